@@ -1,0 +1,122 @@
+"""Operator commands: `flask seed-demo`, `flask create-staff`, `flask import-roster`, …"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from flask import Flask, current_app
+
+from backend.db import unit_of_work
+from backend.extensions import db
+from backend.members.models import Group
+from backend.staff.models import ROLE_LABELS, Role, Staff
+
+
+def register(app: Flask) -> None:
+    for command in (seed_demo, create_staff, import_roster, wechat_emulator, purge_expired):
+        app.cli.add_command(command)
+
+
+def _root_group() -> Group | None:
+    return db.session.scalar(sa.select(Group).where(Group.parent_id.is_(None)).order_by(Group.id))
+
+
+@click.command("create-staff")
+@click.argument("username")
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in Role]),
+    default=Role.admin.value,
+    show_default=True,
+    help="admin 系统管理员 / chair 工会主席 / officer 工会干事 / group_leader 工会小组长",
+)
+@click.option("--name", "display_name", default=None, help="显示的姓名，默认同登录名")
+@click.option("--group-id", type=int, default=None, help="负责范围（组织编号），默认整个工会")
+@click.option(
+    "--union-name", default="公司工会", show_default=True, help="库中还没有组织时，建立的最上级组织名称"
+)
+@click.password_option(help="不填则提示输入")
+def create_staff(
+    username: str, role: str, display_name: str | None, group_id: int | None, union_name: str, password: str
+) -> None:
+    """新建管理后台账号（数据库为空时同时建立最上级组织）。"""
+    from backend.members.operations import create_group
+    from backend.staff.operations import create_staff as create
+
+    if len(password) < 8:
+        raise click.BadParameter("密码至少 8 位", param_hint="--password")
+    with unit_of_work():
+        if group_id is not None:
+            scope = db.session.get(Group, group_id)
+            if scope is None:
+                raise click.BadParameter(f"没有编号为 {group_id} 的组织", param_hint="--group-id")
+        else:
+            scope = _root_group() or create_group(union_name, parent=None, staff=None)
+        staff = create(
+            username=username,
+            display_name=display_name or username,
+            role=Role(role),
+            scope=scope,
+            password=password,
+            by=None,
+        )
+        click.echo(f"已建立 {ROLE_LABELS[role]} 账号 {staff.username}，负责范围：{scope.name}")
+
+
+@click.command("import-roster")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="只检查，不写入")
+def import_roster(path: Path, dry_run: bool) -> None:
+    """从 Excel（.xlsx）或 CSV 导入会员名册；按工号更新已有会员。"""
+    from backend.members.roster import run_cli_import
+
+    run_cli_import(path, dry_run=dry_run)
+
+
+@click.command("wechat-emulator")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5001, show_default=True, type=int)
+def wechat_emulator(host: str, port: int) -> None:
+    """启动内置的微信接口模拟器（开发与测试用，切勿用于生产）。"""
+    from backend.wechat.emulator import run_emulator
+
+    config = current_app.config
+    run_emulator(
+        host=host,
+        port=port,
+        appid=config["WECHAT_APPID"],
+        secret=config["WECHAT_SECRET"],
+        templates=config["WECHAT_TEMPLATES"],
+    )
+
+
+@click.command("purge-expired")
+@click.option("--days", default=30, show_default=True, help="过期多少天后删除登录令牌")
+def purge_expired(days: int) -> None:
+    """删除早已过期的登录令牌。"""
+    from backend.members.auth import purge_expired_tokens
+
+    with unit_of_work():
+        count = purge_expired_tokens(older_than=timedelta(days=days))
+    click.echo(f"已删除 {count} 个过期令牌")
+
+
+@click.command("seed-demo")
+def seed_demo() -> None:
+    """载入演示数据（仅开发环境）：一个工会、若干分会与小组、会员，以及各角色的后台账号。"""
+    from backend.demo import DEMO_PASSWORD, seed
+
+    if current_app.config["APP_ENV"] == "production":
+        raise click.ClickException("生产环境不能载入演示数据")
+    with unit_of_work():
+        created = seed()
+    if created:
+        click.echo("演示数据已载入。")
+    else:
+        click.echo("数据库里已有数据，未重复载入演示数据。")
+    click.echo(f"管理后台演示账号（密码均为 {DEMO_PASSWORD}）：")
+    for staff in db.session.scalars(sa.select(Staff).order_by(Staff.id)):
+        click.echo(f"  {staff.username:<12} {staff.role_label}（{staff.scope.name}）")

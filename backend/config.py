@@ -1,0 +1,157 @@
+"""Settings from environment variables (DESIGN.md, "Configuration contract").
+
+Development and testing get working defaults so that `make run` needs nothing; production refuses
+to start without its secrets rather than run with a guessable key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from backend.errors import ConfigurationError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+PRODUCTION_SECRETS = ("SECRET_KEY", "DATA_KEY", "WECHAT_SECRET")
+
+# Template ids and field layouts the emulator and the demo use. Production sets WECHAT_TEMPLATES to
+# the ids chosen in the mini-program's management console.
+DEMO_TEMPLATES: dict[str, dict[str, Any]] = {
+    "announcement": {
+        "template_id": "tmpl_demo_announcement",
+        "page": "pages/announcements/detail",
+        "fields": {"thing1": "title", "phrase2": "category", "time3": "published_at", "thing4": "note"},
+    },
+    "activity": {
+        "template_id": "tmpl_demo_activity",
+        "page": "pages/activities/detail",
+        "fields": {"thing1": "title", "time2": "starts_at", "thing3": "location", "thing4": "note"},
+    },
+    "application": {
+        "template_id": "tmpl_demo_application",
+        "page": "pages/hardship/detail",
+        "fields": {"thing1": "title", "phrase2": "status", "time3": "updated_at", "thing4": "note"},
+    },
+    "care": {
+        "template_id": "tmpl_demo_care",
+        "page": "pages/care/detail",
+        "fields": {"thing1": "title", "phrase2": "status", "time3": "updated_at", "thing4": "note"},
+    },
+}
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Build the Flask config mapping from the environment, then apply explicit overrides."""
+    overrides = dict(overrides or {})
+    env = overrides.get("APP_ENV") or _env("APP_ENV", "development")
+    if env not in ("development", "production", "testing"):
+        raise ConfigurationError(f"APP_ENV must be development, production or testing, not {env!r}")
+    production = env == "production"
+
+    settings: dict[str, Any] = {
+        "APP_ENV": env,
+        "TESTING": env == "testing",
+        "SECRET_KEY": _env("SECRET_KEY"),
+        "DATA_KEY": _env("DATA_KEY"),
+        "SQLALCHEMY_DATABASE_URI": _env("DATABASE_URL", _sqlite_url(INSTANCE_DIR / "union.db")),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": _env("REDIS_URL"),
+        "WECHAT_APPID": _env("WECHAT_APPID", None if production else "wx_demo_appid"),
+        "WECHAT_SECRET": _env("WECHAT_SECRET", None if production else "demo_secret"),
+        "WECHAT_API_BASE": _env(
+            "WECHAT_API_BASE", "https://api.weixin.qq.com/" if production else "http://127.0.0.1:5001/"
+        ),
+        "WECHAT_TIMEOUT": float(_env("WECHAT_TIMEOUT", "3.0") or 3.0),
+        "WECHAT_TOKEN": _env("WECHAT_TOKEN"),
+        "WECHAT_AES_KEY": _env("WECHAT_AES_KEY"),
+        "WECHAT_MINIPROGRAM_STATE": _env("WECHAT_MINIPROGRAM_STATE", "formal" if production else "developer"),
+        "WECHAT_TEMPLATES": _parse_templates(_env("WECHAT_TEMPLATES"), production),
+        "UPLOAD_DIR": _env("UPLOAD_DIR", str(INSTANCE_DIR / "uploads")),
+        "UPLOAD_MAX_BYTES": int(_env("UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)) or 0),
+        "MAX_CONTENT_LENGTH": int(_env("MAX_CONTENT_LENGTH", str(12 * 1024 * 1024)) or 0),
+        "API_TOKEN_TTL_HOURS": int(_env("API_TOKEN_TTL_HOURS", "168") or 168),
+        "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute"),
+        "BINDING_RATE_LIMIT": _env("BINDING_RATE_LIMIT", "10 per hour"),
+        "ADMIN_LOGIN_RATE_LIMIT": _env("ADMIN_LOGIN_RATE_LIMIT", "5 per minute"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # flask-smorest / OpenAPI
+        "API_TITLE": "工会会员服务小程序接口",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "v1/openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "docs",
+        "OPENAPI_SWAGGER_UI_URL": "/api/static/swagger-ui/",
+        # Flask-WTF and cookies
+        "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_SECURE": production,
+        "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+        "JSON_AS_ASCII": False,
+    }
+    settings.update(overrides)
+    settings["RATELIMIT_STORAGE_URI"] = settings.get("RATELIMIT_STORAGE_URI") or (
+        settings["REDIS_URL"] or "memory://"
+    )
+
+    if production:
+        missing = [name for name in PRODUCTION_SECRETS if not settings.get(name)]
+        if missing:
+            raise ConfigurationError("Refusing to start in production without: " + ", ".join(missing))
+    # Outside production a missing secret is generated per start: sessions and tokens then
+    # do not survive a restart, which is the honest behaviour of a demo.
+    if not settings["SECRET_KEY"]:
+        settings["SECRET_KEY"] = secrets.token_urlsafe(32)
+    if not settings["DATA_KEY"]:
+        settings["DATA_KEY"] = _dev_data_key(settings)
+    return settings
+
+
+def _dev_data_key(settings: dict[str, Any]) -> str:
+    """A per-start key, except that the demo SQLite database keeps its key beside it.
+
+    Without that, the demo data written by `make run` could not be read after a restart.
+    """
+    uri = settings["SQLALCHEMY_DATABASE_URI"]
+    if settings["APP_ENV"] == "development" and uri.startswith("sqlite:///"):
+        key_file = Path(uri.removeprefix("sqlite:///")).with_suffix(".datakey")
+        if key_file.exists():
+            return key_file.read_text().strip()
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(32)
+        key_file.write_text(key)
+        return key
+    return secrets.token_urlsafe(32)
+
+
+def _parse_templates(raw: str | None, production: bool) -> dict[str, dict[str, Any]]:
+    if not raw:
+        return {} if production else json.loads(json.dumps(DEMO_TEMPLATES))
+    try:
+        parsed = json.loads(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"WECHAT_TEMPLATES is not valid JSON: {exc}") from exc
+    if not isinstance(parsed, dict) or not all(
+        isinstance(v, dict) and isinstance(v.get("template_id"), str) and isinstance(v.get("fields"), dict)
+        for v in parsed.values()
+    ):
+        raise ConfigurationError(
+            'WECHAT_TEMPLATES must map a kind to {"template_id": "...", "fields": {"thing1": "title", ...}}'
+        )
+    return parsed

@@ -1,0 +1,147 @@
+"""Error responses: API.md's JSON shape under /api/ and /wechat/, an HTML page everywhere else.
+
+flask-smorest installs an app-wide HTTPException handler; these handlers replace it so that every
+error, whatever raised it (routing, webargs, Flask-Limiter, a DomainError, a bug), has one shape.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from jinja2 import TemplateNotFound
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from backend.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+JSON_PREFIXES = ("/api/", "/wechat/")
+
+HTTP_CODES: dict[int, tuple[str, str]] = {
+    400: ("bad_request", "请求格式有误"),
+    401: ("unauthorized", "请先登录"),
+    403: ("forbidden", "您没有权限进行此操作"),
+    404: ("not_found", "内容不存在或已被删除"),
+    405: ("method_not_allowed", "不支持该请求方式"),
+    409: ("conflict", "操作与当前状态冲突，请刷新后重试"),
+    413: ("too_large", "提交的内容太大"),
+    415: ("unsupported_type", "不支持的内容类型"),
+    422: ("validation_error", "提交的内容有误，请检查后重试"),
+    429: ("rate_limited", "操作太频繁，请稍后再试"),
+    500: ("internal_error", "服务器开小差了，请稍后再试"),
+    503: ("service_unavailable", "服务暂时不可用，请稍后再试"),
+}
+
+# marshmallow's English messages, as a worker should read them.
+FIELD_MESSAGES = {
+    "Missing data for required field.": "此项必填",
+    "Field may not be null.": "此项不能为空",
+    "Not a valid string.": "应为文字",
+    "Not a valid integer.": "应为整数",
+    "Not a valid number.": "应为数字",
+    "Not a valid boolean.": "应为是或否",
+    "Not a valid date.": "日期格式不正确",
+    "Not a valid datetime.": "时间格式不正确",
+    "Not a valid list.": "应为列表",
+    "Not a valid mapping type.": "格式不正确",
+    "Invalid input type.": "格式不正确",
+    "Unknown field.": "不支持的字段",
+    "Invalid value.": "取值不正确",
+    "Shorter than minimum length 1.": "此项不能为空",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith(JSON_PREFIXES) or request.path in ("/healthz", "/readyz")
+
+
+def _translate(messages: Any) -> Any:
+    if isinstance(messages, dict):
+        return {str(k): _translate(v) for k, v in messages.items()}
+    if isinstance(messages, list):
+        return [_translate(m) for m in messages]
+    if isinstance(messages, str):
+        if messages.startswith("Must be one of"):
+            return "取值不在可选范围内"
+        if messages.startswith(("Length must be", "Longer than maximum length")):
+            return "长度不符合要求"
+        if messages.startswith("Must be greater") or messages.startswith("Must be less"):
+            return "数值超出范围"
+        return FIELD_MESSAGES.get(messages, messages)
+    return messages
+
+
+def _flatten_locations(messages: dict[str, Any]) -> dict[str, Any]:
+    """webargs nests field errors under their location ("json", "query"); the contract does not."""
+    flat: dict[str, Any] = {}
+    for location, fields in messages.items():
+        if location in ("json", "query", "form", "files", "headers", "view_args") and isinstance(
+            fields, dict
+        ):
+            flat.update(fields)
+        else:
+            flat[location] = fields
+    return flat
+
+
+def json_error(
+    status: int, code: str, message: str, errors: Any = None, headers: Any = None, **extra: Any
+) -> Response:
+    body: dict[str, Any] = {
+        "code": status,
+        "status": HTTPStatus(status).phrase,
+        "error": code,
+        "message": message,
+        **extra,
+    }
+    if errors:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    if headers:
+        response.headers.extend(headers)
+    return response
+
+
+def html_error(status: int, message: str) -> tuple[str, int]:
+    try:
+        return render_template("admin/error.html", status=status, message=message), status
+    except TemplateNotFound:
+        return f"<!doctype html><meta charset=utf-8><h1>{status}</h1><p>{message}</p>", status
+
+
+def handle_domain_error(error: DomainError) -> Any:
+    if wants_json():
+        return json_error(error.status, error.code, error.message, error.errors)
+    return html_error(error.status, error.message)
+
+
+def handle_http_exception(error: HTTPException) -> Any:
+    status = error.code or 500
+    code, message = HTTP_CODES.get(status, ("error", HTTPStatus(status).phrase))
+    errors = None
+    data = getattr(error, "data", None) or {}
+    if (status == 422 and "messages" in data) or (status == 400 and "messages" in data):
+        errors = _translate(_flatten_locations(data["messages"]))
+    headers = data.get("headers") or (error.get_headers() if status in (405, 429) else None)
+    if headers:
+        headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
+    if wants_json():
+        return json_error(status, code, message, errors, headers)
+    return html_error(status, message)
+
+
+def handle_unexpected(error: Exception) -> Any:
+    if isinstance(error, HTTPException):
+        return handle_http_exception(error)
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return handle_http_exception(InternalServerError())
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)

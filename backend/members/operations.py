@@ -1,0 +1,284 @@
+"""What staff do to the roster: members, their groups, join requests, and the group tree."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from backend.audit.operations import record
+from backend.crypto import blind_index
+from backend.db import utcnow
+from backend.errors import (
+    DuplicateEmployeeNo,
+    GroupNotEmpty,
+    InvalidState,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+from backend.extensions import db
+from backend.members.auth import revoke_all_tokens
+from backend.members.binding import normalize_employee_no, normalize_name
+from backend.members.models import (
+    Group,
+    GroupChange,
+    JoinRequest,
+    JoinRequestStatus,
+    Member,
+    MemberStatus,
+)
+
+if TYPE_CHECKING:
+    from backend.staff.models import Staff
+
+
+def set_phone(member: Member, phone: str | None) -> None:
+    phone = (phone or "").strip() or None
+    member.phone = phone
+    member.phone_index = blind_index(phone) if phone else None
+
+
+def _require(staff: Staff, permission: str, group: Group | None) -> None:
+    if not staff.can(permission) or not staff.in_scope(group):
+        # Out of scope is answered like "not there" (the admin shows 404), never "forbidden".
+        raise NotFound()
+
+
+def _employee_no_taken(employee_no: str, *, except_id: int | None = None) -> bool:
+    query = sa.select(Member.id).where(Member.employee_no == employee_no)
+    if except_id is not None:
+        query = query.where(Member.id != except_id)
+    return db.session.scalar(query) is not None
+
+
+def create_member(
+    *,
+    staff: Staff | None,
+    name: str,
+    employee_no: str,
+    group: Group,
+    phone: str | None = None,
+    birthday: date | None = None,
+    joined_on: date | None = None,
+) -> Member:
+    """Adds a person to the roster. `staff` is None only for trusted imports from the shell."""
+    if staff is not None:
+        _require(staff, "edit_members", group)
+    employee_no = normalize_employee_no(employee_no)
+    if _employee_no_taken(employee_no):
+        raise DuplicateEmployeeNo()
+    member = Member(
+        name=normalize_name(name),
+        employee_no=employee_no,
+        group=group,
+        birthday=birthday,
+        joined_on=joined_on or date.today(),
+        status=MemberStatus.active,
+    )
+    set_phone(member, phone)
+    db.session.add(member)
+    db.session.flush()
+    record("member.create", staff=staff, target=member, employee_no=employee_no, group_id=group.id)
+    return member
+
+
+def update_member(
+    member: Member,
+    *,
+    staff: Staff | None,
+    name: str,
+    employee_no: str,
+    phone: str | None,
+    birthday: date | None,
+    joined_on: date | None,
+    reason: str = "",
+) -> Member:
+    """Edits the roster entry; records which fields changed (not their sensitive values)."""
+    if staff is not None:
+        _require(staff, "edit_members", member.group)
+    employee_no = normalize_employee_no(employee_no)
+    if _employee_no_taken(employee_no, except_id=member.id):
+        raise DuplicateEmployeeNo()
+    changed = []
+    new_values = {
+        "name": normalize_name(name),
+        "employee_no": employee_no,
+        "birthday": birthday,
+        "joined_on": joined_on,
+    }
+    for field, value in new_values.items():
+        if getattr(member, field) != value:
+            changed.append(field)
+            setattr(member, field, value)
+    if (member.phone or None) != ((phone or "").strip() or None):
+        changed.append("phone")
+        set_phone(member, phone)
+    db.session.flush()
+    if changed:
+        record("member.update", staff=staff, target=member, fields=changed, reason=reason)
+    return member
+
+
+def change_group(member: Member, to_group: Group, *, staff: Staff | None, reason: str = "") -> Member:
+    """转会: moves a member, keeping the move in the member's history."""
+    if staff is not None:
+        _require(staff, "edit_members", member.group)
+        _require(staff, "edit_members", to_group)
+    if member.group_id == to_group.id:
+        return member
+    from_group = member.group
+    db.session.add(
+        GroupChange(
+            member=member,
+            from_group=from_group,
+            to_group=to_group,
+            changed_by_id=staff.id if staff else None,
+            reason=reason,
+        )
+    )
+    member.group = to_group
+    db.session.flush()
+    record(
+        "member.change_group",
+        staff=staff,
+        target=member,
+        from_group=from_group.id,
+        to_group=to_group.id,
+        reason=reason,
+    )
+    return member
+
+
+def set_member_status(
+    member: Member, status: MemberStatus, *, staff: Staff | None, reason: str = ""
+) -> Member:
+    """离会 / 恢复: a member who leaves keeps their history, and their app sessions end at once."""
+    if staff is not None:
+        _require(staff, "edit_members", member.group)
+    if member.status == status:
+        return member
+    previous = member.status
+    member.status = status
+    member.left_on = date.today() if status == MemberStatus.left else None
+    if status != MemberStatus.active and member.wechat_account is not None:
+        revoke_all_tokens(member.wechat_account)
+    db.session.flush()
+    record(
+        "member.status",
+        staff=staff,
+        target=member,
+        from_status=previous.value,
+        to_status=status.value,
+        reason=reason,
+    )
+    return member
+
+
+# --- join requests -----------------------------------------------------------------------------
+
+
+def approve_join_request(request: JoinRequest, *, staff: Staff, group: Group, comment: str = "") -> Member:
+    """Puts the applicant on the roster in `group` and binds their WeChat account."""
+    if not staff.can_review(request):
+        raise NotFound()
+    _require(staff, "review_join_requests", group)
+    if request.status != JoinRequestStatus.pending:
+        raise InvalidState("该申请已处理，请刷新页面")
+    if request.wechat_account.member is not None:
+        raise InvalidState("该微信账号已绑定会员")
+    member = create_member(
+        staff=None, name=request.name, employee_no=request.employee_no, group=group, phone=request.phone
+    )
+    request.wechat_account.member = member
+    request.wechat_account.bound_at = utcnow()
+    _decide(request, JoinRequestStatus.approved, staff=staff, comment=comment)
+    request.member = member
+    db.session.flush()
+    return member
+
+
+def reject_join_request(request: JoinRequest, *, staff: Staff, comment: str) -> JoinRequest:
+    if not staff.can_review(request):
+        raise NotFound()
+    if request.status != JoinRequestStatus.pending:
+        raise InvalidState("该申请已处理，请刷新页面")
+    if not comment.strip():
+        raise ValidationFailed(errors={"comment": ["请填写不通过的原因，申请人会看到"]})
+    _decide(request, JoinRequestStatus.rejected, staff=staff, comment=comment)
+    db.session.flush()
+    return request
+
+
+def _decide(request: JoinRequest, status: JoinRequestStatus, *, staff: Staff, comment: str) -> None:
+    request.status = status
+    request.decided_at = utcnow()
+    request.decided_by_id = staff.id
+    request.decision_comment = comment.strip()
+    record(f"join_request.{status.value}", staff=staff, target=request, comment=comment.strip())
+
+
+# --- the group tree ----------------------------------------------------------------------------
+
+
+def create_group(name: str, *, parent: Group | None, staff: Staff | None) -> Group:
+    name = name.strip()
+    if not name:
+        raise ValidationFailed(errors={"name": ["请填写组织名称"]})
+    if staff is not None:
+        if parent is None:
+            raise PermissionDenied("只能在您负责的组织下新建下级组织")
+        _require(staff, "manage_groups", parent)
+    siblings = sa.select(Group.id).where(
+        Group.name == name, Group.parent_id == (parent.id if parent else None)
+    )
+    if parent is None:
+        siblings = sa.select(Group.id).where(Group.name == name, Group.parent_id.is_(None))
+    if db.session.scalar(siblings) is not None:
+        raise ValidationFailed(errors={"name": ["同一上级下已有同名组织"]})
+    group = Group(name=name, parent=parent)
+    db.session.add(group)
+    db.session.flush()
+    group.path = f"{parent.path if parent else '/'}{group.id}/"
+    db.session.flush()
+    record("group.create", staff=staff, target=group, name=name)
+    return group
+
+
+def rename_group(group: Group, name: str, *, staff: Staff) -> Group:
+    _require(staff, "manage_groups", group)
+    name = name.strip()
+    if not name:
+        raise ValidationFailed(errors={"name": ["请填写组织名称"]})
+    clash = db.session.scalar(
+        sa.select(Group.id).where(
+            Group.name == name, Group.parent_id == group.parent_id, Group.id != group.id
+        )
+    )
+    if clash is not None:
+        raise ValidationFailed(errors={"name": ["同一上级下已有同名组织"]})
+    old = group.name
+    group.name = name
+    db.session.flush()
+    record("group.rename", staff=staff, target=group, old=old, new=name)
+    return group
+
+
+def delete_group(group: Group, *, staff: Staff) -> None:
+    _require(staff, "manage_groups", group)
+    if group.parent_id is None or staff.scope_group_id == group.id:
+        raise PermissionDenied("不能删除您负责的最上级组织")
+    has_children = db.session.scalar(sa.select(Group.id).where(Group.parent_id == group.id).limit(1))
+    has_members = db.session.scalar(sa.select(Member.id).where(Member.group_id == group.id).limit(1))
+    if has_children is not None or has_members is not None:
+        raise GroupNotEmpty()
+    try:
+        with db.session.begin_nested():
+            db.session.delete(group)
+            db.session.flush()
+    except IntegrityError as exc:
+        # Still named by history (transfers, join requests, staff scopes): keep it, say why.
+        raise GroupNotEmpty("该组织仍被历史记录或工作人员权限引用，不能删除，可改名保留") from exc
+    record("group.delete", staff=staff, target=None, group_id=group.id, name=group.name)

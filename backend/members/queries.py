@@ -1,0 +1,99 @@
+"""Read-side helpers for members and groups, used by both doors."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+
+from backend.crypto import blind_index
+from backend.extensions import db
+from backend.members.models import Group, JoinRequest, JoinRequestStatus, Member, MemberStatus
+
+if TYPE_CHECKING:
+    from backend.staff.models import Staff
+
+
+def group_ids_in_path(group: Group) -> list[int]:
+    return [int(part) for part in group.path.strip("/").split("/") if part]
+
+
+def group_display_path(group: Group) -> str:
+    """ "公司工会 / 生产分会 / 装配一组": how a worker and a staff member name a group."""
+    ids = group_ids_in_path(group)
+    names = dict(db.session.execute(sa.select(Group.id, Group.name).where(Group.id.in_(ids))).all())
+    return " / ".join(names[i] for i in ids if i in names)
+
+
+def group_tree(root: Group) -> list[tuple[Group, int]]:
+    """The subtree under `root` in display order, each group with its depth below root."""
+    groups = db.session.scalars(
+        sa.select(Group).where(Group.path.startswith(root.path)).order_by(Group.sort_order, Group.id)
+    ).all()
+    children: dict[int | None, list[Group]] = {}
+    for group in groups:
+        children.setdefault(group.parent_id, []).append(group)
+    ordered: list[tuple[Group, int]] = []
+
+    def walk(node: Group, depth: int) -> None:
+        ordered.append((node, depth))
+        for child in children.get(node.id, []):
+            walk(child, depth + 1)
+
+    walk(root, 0)
+    return ordered
+
+
+def member_counts_by_group(root: Group) -> dict[int, int]:
+    rows = db.session.execute(
+        sa.select(Member.group_id, sa.func.count())
+        .join(Group, Member.group_id == Group.id)
+        .where(Group.path.startswith(root.path), Member.status == MemberStatus.active)
+        .group_by(Member.group_id)
+    ).all()
+    return dict(rows)
+
+
+def search_members(
+    staff: Staff,
+    *,
+    q: str = "",
+    group: Group | None = None,
+    status: MemberStatus | None = None,
+) -> sa.Select[tuple[Member]]:
+    """Members in the staff member's scope, filtered; `q` is a name, an employee number or a phone."""
+    query = (
+        sa.select(Member)
+        .options(joinedload(Member.group), joinedload(Member.wechat_account))
+        .where(staff.scope_filter(Member.group_id))
+        .order_by(Member.employee_no)
+    )
+    if group is not None:
+        query = query.where(Member.group_id.in_(sa.select(Group.id).where(Group.path.startswith(group.path))))
+    if status is not None:
+        query = query.where(Member.status == status)
+    q = q.strip()
+    if q:
+        conditions = [
+            Member.name.contains(q, autoescape=True),
+            Member.employee_no.startswith(q.upper(), autoescape=True),
+        ]
+        if q.isdigit() and len(q) >= 7:
+            conditions.append(Member.phone_index == blind_index(q))
+        query = query.where(sa.or_(*conditions))
+    return query
+
+
+def pending_join_requests(staff: Staff) -> sa.Select[tuple[JoinRequest]]:
+    query = (
+        sa.select(JoinRequest)
+        .options(joinedload(JoinRequest.group))
+        .where(JoinRequest.status == JoinRequestStatus.pending)
+        .order_by(JoinRequest.created_at)
+    )
+    in_scope = staff.scope_filter(JoinRequest.group_id)
+    if staff.scope.parent_id is None:
+        # Whoever holds the whole union also sees requests whose applicant chose no group.
+        return query.where(sa.or_(in_scope, JoinRequest.group_id.is_(None)))
+    return query.where(in_scope)

@@ -1,0 +1,97 @@
+"""Staff accounts: created and changed by admins; logins recorded in the audit log."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from backend.audit.operations import record
+from backend.db import utcnow
+from backend.errors import DuplicateUsername, NotFound, ValidationFailed
+from backend.extensions import db
+from backend.members.models import Group
+from backend.staff.models import Role, Staff
+
+MIN_PASSWORD_LENGTH = 8
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(errors={"password": [f"密码至少 {MIN_PASSWORD_LENGTH} 位"]})
+
+
+def _require_admin(by: Staff | None) -> None:
+    if by is not None and not by.can("manage_staff"):
+        raise NotFound()
+
+
+def create_staff(
+    *, username: str, display_name: str, role: Role, scope: Group, password: str, by: Staff | None
+) -> Staff:
+    """A new admin login. `by` is the admin creating it, None from the shell."""
+    _require_admin(by)
+    username = username.strip()
+    if not username:
+        raise ValidationFailed(errors={"username": ["请填写登录名"]})
+    _check_password(password)
+    if db.session.scalar(sa.select(Staff.id).where(sa.func.lower(Staff.username) == username.lower())):
+        raise DuplicateUsername()
+    staff = Staff(username=username, display_name=display_name.strip() or username, role=role, scope=scope)
+    staff.set_password(password)
+    db.session.add(staff)
+    db.session.flush()
+    record("staff.create", staff=by, target=staff, username=username, role=role.value, scope=scope.id)
+    return staff
+
+
+def update_staff(
+    staff: Staff, *, display_name: str, role: Role, scope: Group, is_enabled: bool, by: Staff
+) -> Staff:
+    _require_admin(by)
+    if staff.id == by.id and (not is_enabled or role != Role.admin):
+        raise ValidationFailed(errors={"role": ["不能停用自己的账号或取消自己的管理员身份"]})
+    changes = {
+        field: value
+        for field, value in {
+            "display_name": display_name.strip(),
+            "role": role,
+            "scope_group_id": scope.id,
+            "is_enabled": is_enabled,
+        }.items()
+        if getattr(staff, field) != value
+    }
+    for field, value in changes.items():
+        setattr(staff, field, value)
+    if "is_enabled" in changes or "role" in changes or "scope_group_id" in changes:
+        staff.session_version += 1  # open sessions end; the new rights apply from the next login
+    db.session.flush()
+    if changes:
+        record("staff.update", staff=by, target=staff, fields=sorted(changes))
+    return staff
+
+
+def set_password(staff: Staff, password: str, *, by: Staff) -> Staff:
+    if by.id != staff.id:
+        _require_admin(by)
+    _check_password(password)
+    staff.set_password(password)
+    staff.session_version += 1
+    db.session.flush()
+    record("staff.password", staff=by, target=staff)
+    return staff
+
+
+def authenticate_staff(username: str, password: str) -> Staff | None:
+    """The enabled staff member with these credentials; every attempt is audited."""
+    staff = db.session.scalar(
+        sa.select(Staff).where(sa.func.lower(Staff.username) == username.strip().lower())
+    )
+    if staff is None or not staff.is_enabled or not staff.check_password(password):
+        record(
+            "staff.login_failed",
+            staff=staff if staff and staff.is_enabled else None,
+            username=username.strip()[:50],
+        )
+        return None
+    staff.last_login_at = utcnow()
+    record("staff.login", staff=staff, target=staff)
+    return staff

@@ -1,0 +1,148 @@
+"""Login, logout, the caller's own record, and binding to the roster (API.md: Configuration and session)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import marshmallow as ma
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from backend.db import to_local, unit_of_work
+from backend.extensions import limiter
+from backend.members import auth
+from backend.members.binding import account_status, bind
+from backend.members.models import WechatAccount
+from backend.members.queries import group_display_path
+from miniprogram_api.common import BEARER, bearer_token, current_account, login_required, rate_limit_key
+from miniprogram_api.schemas import MeSchema
+
+blp = Blueprint("session", __name__, url_prefix="/api/v1", description="登录与会员身份")
+
+
+class LoginSchema(ma.Schema):
+    code = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=128),
+        metadata={"description": "wx.login() 返回的 code"},
+    )
+
+
+class LoginResultSchema(ma.Schema):
+    token = ma.fields.String()
+    expires_at = ma.fields.DateTime()
+    member = ma.fields.Nested(MeSchema)
+
+
+class BindingSchema(ma.Schema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=50))
+    employee_no = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=32))
+    phone_code = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.Length(max=128),
+        metadata={"description": "getPhoneNumber 返回的 code（可选）"},
+    )
+    group_id = ma.fields.Integer(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "名册中查不到时，入会申请所选的组织（可选）"},
+    )
+
+
+def me_payload(account: WechatAccount) -> dict[str, Any]:
+    member = account.member
+    latest = account.join_requests[0] if account.join_requests else None
+    payload: dict[str, Any] = {
+        "id": account.id,
+        "status": account_status(account),
+        "name": member.name if member else None,
+        "employee_no": member.employee_no if member else None,
+        "phone_masked": member.phone_masked if member else None,
+        "group": None,
+        "unread_messages": 0,
+        "credits": {},
+        "join_request": (
+            {"status": latest.status.value, "comment": latest.decision_comment}
+            if latest and not member
+            else None
+        ),
+    }
+    if member is not None:
+        payload["group"] = {
+            "id": member.group.id,
+            "name": member.group.name,
+            "path": group_display_path(member.group),
+        }
+    return payload
+
+
+@blp.route("/auth/login")
+class Login(MethodView):
+    decorators = [limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"])]
+
+    @blp.arguments(LoginSchema)
+    @blp.response(200, LoginResultSchema)
+    @blp.alt_response(400, description="invalid_code：登录凭证无效、已使用或已过期")
+    @blp.alt_response(403, description="wechat_risky_user")
+    @blp.alt_response(429, description="rate_limited")
+    @blp.alt_response(503, description="wechat_unavailable")
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """用 wx.login 的 code 登录，得到访问令牌"""
+        ttl = timedelta(hours=current_app.config["API_TOKEN_TTL_HOURS"])
+        with unit_of_work():
+            issued = auth.login(body["code"], ttl=ttl)
+            result = {
+                "token": issued.token,
+                "expires_at": to_local(issued.expires_at),
+                "member": me_payload(issued.account),
+            }
+        return result
+
+
+@blp.route("/auth/logout")
+class Logout(MethodView):
+    decorators = [login_required]
+
+    @blp.doc(security=BEARER)
+    @blp.response(204)
+    @blp.alt_response(401, description="unauthorized")
+    def post(self) -> None:
+        """退出登录：当前令牌立即失效"""
+        with unit_of_work():
+            auth.logout(bearer_token() or "")
+
+
+@blp.route("/me")
+class Me(MethodView):
+    decorators = [login_required]
+
+    @blp.doc(security=BEARER)
+    @blp.response(200, MeSchema)
+    @blp.alt_response(401, description="unauthorized")
+    def get(self) -> dict[str, Any]:
+        """当前用户：会员身份、所属组织、未读消息"""
+        return me_payload(current_account())
+
+
+@blp.route("/me/binding")
+class Binding(MethodView):
+    decorators = [
+        limiter.limit(lambda: current_app.config["BINDING_RATE_LIMIT"], key_func=rate_limit_key),
+        login_required,
+    ]
+
+    @blp.doc(security=BEARER)
+    @blp.arguments(BindingSchema)
+    @blp.response(200, MeSchema)
+    @blp.alt_response(401, description="unauthorized")
+    @blp.alt_response(409, description="employee_already_bound / binding_mismatch / already_bound")
+    @blp.alt_response(429, description="rate_limited")
+    @blp.alt_response(503, description="wechat_unavailable")
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """用姓名 + 工号（可加手机号）认证会员身份；名册中没有时提交入会申请"""
+        with unit_of_work():
+            account = bind(current_account(), **body)
+            return me_payload(account)

@@ -1,0 +1,169 @@
+"""Test harness: one app per session on SQLite or, with TEST_DATABASE_URL, PostgreSQL; the WeChat
+emulator over real HTTP on 127.0.0.1; a clean database for every test.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from backend import create_app
+from backend.config import DEMO_TEMPLATES
+from backend.extensions import db, limiter
+from backend.wechat.emulator import EmulatorServer
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
+ON_POSTGRES = bool(TEST_DATABASE_URL)
+
+requires_postgres = pytest.mark.skipif(
+    not ON_POSTGRES, reason="row locks and concurrent transactions need PostgreSQL: set TEST_DATABASE_URL"
+)
+requires_redis = pytest.mark.skipif(not TEST_REDIS_URL, reason="needs Redis: set TEST_REDIS_URL")
+
+
+def emulator_templates() -> dict[str, dict[str, str]]:
+    return {spec["template_id"]: spec["fields"] for spec in DEMO_TEMPLATES.values()}
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[EmulatorServer]:
+    with EmulatorServer(
+        appid="wx_test_appid", secret="test_secret", templates=emulator_templates()
+    ) as server:
+        yield server
+
+
+class Emulator:
+    """The emulator's control API, as tests and demos use it (over HTTP, like an outside program)."""
+
+    def __init__(self, server: EmulatorServer) -> None:
+        self.server = server
+        self.base = server.base_url
+
+    def post(self, endpoint: str, **body: Any) -> dict[str, Any]:
+        response = requests.post(self.base + "_emulator/" + endpoint, json=body, timeout=5)
+        response.raise_for_status()
+        return response.json()
+
+    def login_code(self, openid: str) -> str:
+        return self.post("login-code", openid=openid)["code"]
+
+    def phone_code(self, openid: str, phone: str) -> str:
+        return self.post("phone-code", openid=openid, phone=phone)["code"]
+
+    def fault(self, path: str, **options: Any) -> None:
+        self.post("faults", path=path, **options)
+
+    def stats(self) -> dict[str, Any]:
+        return requests.get(self.base + "_emulator/stats", timeout=5).json()
+
+    def reset(self) -> None:
+        self.post("reset")
+
+
+@pytest.fixture
+def emu(emulator: EmulatorServer) -> Iterator[Emulator]:
+    control = Emulator(emulator)
+    control.reset()
+    yield control
+    control.reset()
+
+
+def app_settings(
+    emulator: EmulatorServer, tmp_path_factory: pytest.TempPathFactory, **extra: Any
+) -> dict[str, Any]:
+    database_url = TEST_DATABASE_URL or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    return {
+        "APP_ENV": "testing",
+        "SECRET_KEY": "test-secret-key",
+        "DATA_KEY": "test-data-key",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": None,
+        "WECHAT_APPID": "wx_test_appid",
+        "WECHAT_SECRET": "test_secret",
+        "WECHAT_API_BASE": emulator.base_url,
+        "WECHAT_TIMEOUT": 2.0,
+        "UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
+        "WTF_CSRF_ENABLED": True,
+        "SERVER_NAME": None,
+        **extra,
+    }
+
+
+def _reset_schema(app: Flask) -> None:
+    """Builds the schema with the migrations (so every run proves they reach head)."""
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as connection:
+                connection.execute(sa.text("DROP SCHEMA public CASCADE"))
+                connection.execute(sa.text("CREATE SCHEMA public"))
+        else:
+            db.drop_all()
+            with db.engine.begin() as connection:
+                connection.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+        upgrade()
+
+
+@pytest.fixture(scope="session")
+def app(emulator: EmulatorServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    application = create_app(app_settings(emulator, tmp_path_factory))
+    _reset_schema(application)
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def truncate_all(app: Flask) -> None:
+    with app.app_context():
+        db.session.remove()
+        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        with db.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    connection.execute(sa.text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture(autouse=True)
+def _clean(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test that uses the app starts from an empty database and fresh rate limits."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    app: Flask = request.getfixturevalue("app")
+    truncate_all(app)
+    with app.app_context():
+        limiter.reset()
+    yield
+    with app.app_context():
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def ctx(app: Flask) -> Iterator[None]:
+    """An app context for tests that read or write the database directly."""
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+def project_root() -> Path:
+    return Path(__file__).resolve().parent.parent
