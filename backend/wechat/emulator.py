@@ -1,0 +1,408 @@
+"""A strict stand-in for WeChat's servers, for development, tests and demos (never production).
+
+It answers the endpoints the gateway uses with WeChat's JSON shapes and error codes: single-use
+login and phone codes for named test users, stable access tokens, one-time subscribe credits,
+template data validation, content security verdicts, mini-program code PNGs. It can be told to fail
+(errcodes, delays, dropped connections, a random fraction of calls) so tests can prove nothing is lost.
+
+Control endpoints for tests and demos live under ``/_emulator/``; WeChat has nothing like them.
+State is in memory, guarded by one lock; being an HTTP server, it serves any number of processes.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import logging
+import secrets
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from flask import Blueprint, Flask, Response, jsonify, request
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server, run_simple
+
+from backend.wechat.emulator_control import control
+from backend.wechat.emulator_rules import draw_wxa_code, page_is_valid, scene_is_valid, value_is_valid
+from backend.wechat.emulator_state import (
+    CODE_TTL,
+    DEFAULT_REVIEW_WORDS,
+    DEFAULT_RISKY_WORDS,
+    FORCE_REFRESH_DAILY_LIMIT,
+    TOKEN_TTL,
+    ApiError,
+    DropConnection,
+    EmulatorState,
+    current_state,
+    normalise_templates,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _rid() -> str:
+    return f"{secrets.token_hex(4)}-{secrets.token_hex(4)}-{secrets.token_hex(4)}"
+
+
+def _body() -> dict[str, Any]:
+    try:
+        data = json.loads(request.get_data() or b"null")
+    except ValueError:
+        raise ApiError(47001, "data format error") from None
+    if data is None:
+        raise ApiError(44002, "empty post data")
+    if not isinstance(data, dict):
+        raise ApiError(47001, "data format error")
+    return data
+
+
+def _ok(**extra: Any) -> Response:
+    return jsonify({"errcode": 0, "errmsg": "ok", **extra})
+
+
+api = Blueprint("wechat_api", __name__)
+
+
+def _count_and_fail() -> Response | None:
+    """Count every WeChat-side call and apply the first matching fault, before any endpoint runs."""
+    if request.path.startswith("/_emulator/"):
+        return None
+    state = current_state()
+    path = request.path.lstrip("/")
+    with state.lock:
+        state.calls[path] += 1
+        fault = state.pick_fault(path)
+    if fault is None:
+        return None
+    if fault.delay:
+        time.sleep(fault.delay)
+    if fault.drop:
+        sock = request.environ.get("werkzeug.socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):  # the client may have gone already
+                sock.shutdown(socket.SHUT_RDWR)
+        raise DropConnection("emulated dropped connection")
+    if fault.errcode is not None:
+        raise ApiError(fault.errcode, fault.errmsg or _FAULT_MESSAGES.get(fault.errcode, "emulated error"))
+    if fault.status is not None:
+        return Response("emulated failure", status=fault.status, mimetype="text/plain")
+    return None
+
+
+_FAULT_MESSAGES = {
+    -1: "system error",
+    45009: "reach max api daily quota limit",
+    45011: "api minute-quota reach limit mustslower retry next minute",
+    40001: "invalid credential, access_token is invalid or not latest",
+    42001: "access_token expired",
+}
+
+
+def _check_app_credentials(state: EmulatorState, appid: object, secret: object) -> None:
+    if appid != state.appid:
+        raise ApiError(40013, "invalid appid")
+    if secret != state.secret:
+        raise ApiError(40125, "invalid appsecret")
+
+
+@api.get("/cgi-bin/token")
+def token() -> Response:
+    state = current_state()
+    args = request.args
+    if args.get("grant_type") != "client_credential":
+        raise ApiError(40002, "invalid grant_type")
+    with state.lock:
+        _check_app_credentials(state, args.get("appid"), args.get("secret"))
+        return jsonify({"access_token": state.issue_token(), "expires_in": int(state.token_ttl)})
+
+
+@api.post("/cgi-bin/stable_token")
+def stable_token() -> Response:
+    state = current_state()
+    body = _body()
+    if body.get("grant_type") != "client_credential":
+        raise ApiError(40002, "invalid grant_type")
+    with state.lock:
+        _check_app_credentials(state, body.get("appid"), body.get("secret"))
+        current = state.stable_token
+        alive = current is not None and state.tokens.get(current, 0) > state.now()
+        if body.get("force_refresh") is True:
+            if state.force_refreshes >= FORCE_REFRESH_DAILY_LIMIT:
+                raise ApiError(45009, "reach max api daily quota limit")
+            state.force_refreshes += 1
+            if current is not None:
+                state.tokens.pop(current, None)  # a forced refresh kills the previous token
+            alive = False
+        if not alive:
+            state.stable_token = current = state.issue_token()
+        assert current is not None
+        expires_in = int(state.tokens[current] - state.now())
+        return jsonify({"access_token": current, "expires_in": expires_in})
+
+
+@api.get("/sns/jscode2session")
+def jscode2session() -> Response:
+    state = current_state()
+    args = request.args
+    if args.get("grant_type") != "authorization_code":
+        raise ApiError(40002, "invalid grant_type")
+    code = args.get("js_code")
+    with state.lock:
+        _check_app_credentials(state, args.get("appid"), args.get("secret"))
+        if not code:
+            raise ApiError(41008, "missing code")
+        issued = state.login_codes.get(code)
+        if issued is None or issued.issued_at + state.code_ttl <= state.now():
+            raise ApiError(40029, "invalid code")
+        if issued.used:
+            raise ApiError(40163, "code been used")
+        issued.used = True
+        user = state.user(issued.openid)
+        if user.risky:
+            raise ApiError(40226, "high risk user")
+        answer = {"openid": user.openid, "session_key": base64.b64encode(secrets.token_bytes(16)).decode()}
+        if user.unionid:
+            answer["unionid"] = user.unionid
+        return jsonify(answer)
+
+
+@api.post("/wxa/business/getuserphonenumber")
+def getuserphonenumber() -> Response:
+    state = current_state()
+    with state.lock:
+        state.check_token(request.args.get("access_token"))
+    code = _body().get("code")
+    with state.lock:
+        issued = state.phone_codes.get(code) if isinstance(code, str) else None
+        if issued is None or issued.used or issued.issued_at + state.code_ttl <= state.now():
+            raise ApiError(40029, "invalid code")
+        issued.used = True
+        phone = issued.phone or ""
+        watermark = {"timestamp": int(state.now()), "appid": state.appid}
+    return _ok(
+        phone_info={
+            "phoneNumber": phone,
+            "purePhoneNumber": phone,
+            "countryCode": "86",
+            "watermark": watermark,
+        }
+    )
+
+
+@api.post("/cgi-bin/message/subscribe/send")
+def subscribe_send() -> Response:
+    state = current_state()
+    with state.lock:
+        state.check_token(request.args.get("access_token"))
+    body = _body()
+    openid, template_id, data = body.get("touser"), body.get("template_id"), body.get("data")
+    with state.lock:
+        if not isinstance(openid, str) or openid not in state.users:
+            raise ApiError(40003, "invalid openid")
+        fields = state.templates.get(template_id) if isinstance(template_id, str) else None
+        if fields is None:
+            raise ApiError(40037, "invalid template_id")
+        if body.get("miniprogram_state", "formal") not in ("developer", "trial", "formal"):
+            raise ApiError(47003, "argument invalid! miniprogram_state invalid")
+        if body.get("lang", "zh_CN") not in ("zh_CN", "en_US", "zh_HK", "zh_TW"):
+            raise ApiError(47003, "argument invalid! lang invalid")
+        if not page_is_valid(body.get("page")) and not _page_with_query(body.get("page")):
+            raise ApiError(41030, "invalid page")
+        if not isinstance(data, dict):
+            raise ApiError(47003, "argument invalid! data invalid")
+        values: dict[str, str] = {}
+        for key, kind in fields.items():
+            entry = data.get(key)
+            value = entry.get("value") if isinstance(entry, dict) else None
+            if not value_is_valid(kind, value):
+                raise ApiError(47003, f"argument invalid! data.{key}.value invalid")
+            values[key] = str(value)
+        if state.credits[(openid, template_id)] <= 0:
+            raise ApiError(43101, "user refuse to accept the msg")
+        state.credits[(openid, template_id)] -= 1
+        state.sends.append(
+            {
+                "openid": openid,
+                "template_id": template_id,
+                "data": values,
+                "page": body.get("page"),
+                "miniprogram_state": body.get("miniprogram_state", "formal"),
+                "lang": body.get("lang", "zh_CN"),
+                "at": state.now(),
+            }
+        )
+    return _ok(msgid=secrets.randbits(40))
+
+
+def _page_with_query(page: object) -> bool:
+    if not isinstance(page, str) or "?" not in page:
+        return False
+    path, _, _ = page.partition("?")
+    return page_is_valid(path)
+
+
+@api.post("/wxa/msg_sec_check")
+def msg_sec_check() -> Response:
+    state = current_state()
+    with state.lock:
+        state.check_token(request.args.get("access_token"))
+    body = _body()
+    if body.get("version") != 2:
+        raise ApiError(47001, "data format error: version must be 2")
+    content, scene, openid = body.get("content"), body.get("scene"), body.get("openid")
+    if not isinstance(content, str) or scene not in (1, 2, 3, 4):
+        raise ApiError(40097, "invalid args")
+    with state.lock:
+        if not isinstance(openid, str) or openid not in state.users:
+            raise ApiError(40003, "invalid openid")
+        risky = next((word for word in state.risky_words if word in content), None)
+        review = next((word for word in state.review_words if word in content), None)
+    if risky:
+        suggest, label, keyword = "risky", 20006, risky
+    elif review:
+        suggest, label, keyword = "review", 21000, review
+    else:
+        suggest, label, keyword = "pass", 100, None
+    detail = {"strategy": "content_model", "errcode": 0, "suggest": suggest, "label": label, "prob": 90}
+    if keyword:
+        detail = {**detail, "strategy": "keyword", "keyword": keyword}
+    return _ok(result={"suggest": suggest, "label": label}, detail=[detail], trace_id=uuid.uuid4().hex)
+
+
+@api.post("/wxa/getwxacodeunlimit")
+def getwxacodeunlimit() -> Response:
+    state = current_state()
+    with state.lock:
+        state.check_token(request.args.get("access_token"))
+    body = _body()
+    scene, page = body.get("scene"), body.get("page")
+    if not scene_is_valid(scene):
+        raise ApiError(40169, "invalid length for scene, or the data is not json string")
+    if page is not None and not page_is_valid(page):
+        raise ApiError(41030, "invalid page")
+    if body.get("env_version", "release") not in ("release", "trial", "develop"):
+        raise ApiError(40097, "invalid args")
+    width = body.get("width", 430)
+    if not isinstance(width, int) or not 280 <= width <= 1280:
+        width = 430
+    return Response(draw_wxa_code(str(scene), page, width), mimetype="image/png")
+
+
+def create_emulator_app(
+    appid: str = "wx_demo_appid",
+    secret: str = "demo_secret",
+    *,
+    templates: Mapping[str, Any] | None = None,
+    code_ttl: float = CODE_TTL,
+    token_ttl: float = TOKEN_TTL,
+    risky_words: Sequence[str] = DEFAULT_RISKY_WORDS,
+    review_words: Sequence[str] = DEFAULT_REVIEW_WORDS,
+    seed: int = 0,
+) -> Flask:
+    """The emulator as a Flask app.
+
+    templates: template_id → fields, or the app's WECHAT_TEMPLATES as they are (see normalise_templates).
+    """
+    app = Flask(__name__)
+    # A dropped-connection fault must reach werkzeug as an exception, not become a 500 page.
+    app.config["PROPAGATE_EXCEPTIONS"] = True
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    state = EmulatorState(
+        appid=appid,
+        secret=secret,
+        code_ttl=code_ttl,
+        token_ttl=token_ttl,
+        risky_words=tuple(risky_words),
+        review_words=tuple(review_words),
+        seed=seed,
+        initial_templates=normalise_templates(templates),
+    )
+    app.extensions["wechat_emulator"] = state
+    app.before_request(_count_and_fail)
+    app.register_blueprint(api)
+    app.register_blueprint(control)
+
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError) -> Response:
+        return jsonify({"errcode": exc.errcode, "errmsg": f"{exc.errmsg} rid: {_rid()}"})
+
+    return app
+
+
+class _QuietRequestHandler(WSGIRequestHandler):
+    """No access log: request lines carry the app secret and login codes in their query strings."""
+
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+class EmulatorServer:
+    """The emulator served over real HTTP on loopback in a daemon thread (port 0: a free port).
+
+    ``with EmulatorServer() as emu: requests.post(emu.base_url + "_emulator/login-code", ...)``
+    """
+
+    def __init__(
+        self, app: Flask | None = None, *, host: str = "127.0.0.1", port: int = 0, **app_options: Any
+    ) -> None:
+        self.app = app or create_emulator_app(**app_options)
+        self.host = host
+        self.port = port
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def state(self) -> EmulatorState:
+        """The emulator's memory, for tests in the same process."""
+        return self.app.extensions["wechat_emulator"]
+
+    @property
+    def base_url(self) -> str:
+        """Where to point WECHAT_API_BASE, e.g. ``http://127.0.0.1:PORT/``."""
+        if self._server is None:
+            raise RuntimeError("EmulatorServer is not started")
+        return f"http://{self.host}:{self._server.server_port}/"
+
+    def start(self) -> EmulatorServer:
+        """Start serving in a background thread."""
+        self._server = make_server(
+            self.host, self.port, self.app, threaded=True, request_handler=_QuietRequestHandler
+        )
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="wechat-emulator", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def run_emulator(
+    host: str = "127.0.0.1",
+    port: int = 5001,
+    appid: str = "wx_demo_appid",
+    secret: str = "demo_secret",
+    templates: Mapping[str, Any] | None = None,
+) -> None:
+    """Serve the emulator in the foreground (``flask wechat-emulator``) until interrupted."""
+    app = create_emulator_app(appid, secret, templates=templates)
+    logger.info("WeChat emulator for %s on http://%s:%s/ (not WeChat!)", appid, host, port)
+    run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=_QuietRequestHandler)

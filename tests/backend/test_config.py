@@ -1,0 +1,79 @@
+"""Settings: production refuses to start without its secrets; development works with none."""
+
+from __future__ import annotations
+
+import pytest
+
+from backend import create_app
+from backend.config import load_settings
+from backend.errors import ConfigurationError
+
+SECRETS = {"SECRET_KEY": "s" * 32, "DATA_KEY": "d" * 32, "WECHAT_SECRET": "w" * 16, "WECHAT_APPID": "wx1"}
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    for name in (
+        "APP_ENV",
+        "SECRET_KEY",
+        "DATA_KEY",
+        "WECHAT_SECRET",
+        "WECHAT_APPID",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "WECHAT_API_BASE",
+        "WECHAT_TEMPLATES",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATA_KEY", "WECHAT_SECRET"])
+def test_production_refuses_to_start_without_a_secret(clean_env, missing):
+    clean_env.setenv("APP_ENV", "production")
+    for name, value in SECRETS.items():
+        if name != missing:
+            clean_env.setenv(name, value)
+    with pytest.raises(ConfigurationError, match=missing):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_production_with_its_secrets_starts_and_talks_to_real_wechat(clean_env):
+    clean_env.setenv("APP_ENV", "production")
+    for name, value in SECRETS.items():
+        clean_env.setenv(name, value)
+    settings = load_settings({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert settings["WECHAT_API_BASE"] == "https://api.weixin.qq.com/"
+    assert settings["SESSION_COOKIE_SECURE"] is True
+    assert settings["WECHAT_TEMPLATES"] == {}
+
+
+def test_development_needs_nothing(clean_env, tmp_path):
+    settings = load_settings({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}"})
+    assert settings["APP_ENV"] == "development"
+    assert settings["SECRET_KEY"] and settings["DATA_KEY"]
+    assert settings["WECHAT_API_BASE"].startswith("http://127.0.0.1")
+    assert set(settings["WECHAT_TEMPLATES"]) == {"announcement", "activity", "application", "care"}
+
+
+def test_development_data_key_survives_a_restart(clean_env, tmp_path):
+    uri = f"sqlite:///{tmp_path / 'union.db'}"
+    assert (
+        load_settings({"SQLALCHEMY_DATABASE_URI": uri})["DATA_KEY"]
+        == load_settings({"SQLALCHEMY_DATABASE_URI": uri})["DATA_KEY"]
+    )
+
+
+@pytest.mark.parametrize(
+    "raw", ["not json", '{"announcement": "tmpl"}', '{"a": {"template_id": 1, "fields": {}}}']
+)
+def test_bad_wechat_templates_are_refused(clean_env, raw):
+    clean_env.setenv("WECHAT_TEMPLATES", raw)
+    with pytest.raises(ConfigurationError, match="WECHAT_TEMPLATES"):
+        load_settings({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_unknown_app_env_is_refused(clean_env):
+    clean_env.setenv("APP_ENV", "staging")
+    with pytest.raises(ConfigurationError):
+        load_settings()
