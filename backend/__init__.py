@@ -73,6 +73,16 @@ def _sqlite_pragmas(app: Flask) -> None:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA busy_timeout=5000")
             cursor.close()
+            # pysqlite would otherwise BEGIN only before DML, so a SAVEPOINT opened first would start
+            # (and its RELEASE commit) the real transaction: SQLAlchemy emits BEGIN itself instead.
+            dbapi_connection.isolation_level = None
+
+        @sa.event.listens_for(engine, "begin")
+        def _on_begin(connection: Any) -> None:
+            # IMMEDIATE: take the write lock up front. A deferred transaction that reads and then
+            # writes fails at once with "database is locked" when another connection wrote meanwhile
+            # (busy_timeout cannot help there); waiting our turn is right for the one-machine default.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def register_blueprints(app: Flask) -> None:

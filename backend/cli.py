@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 import sqlalchemy as sa
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from backend.db import unit_of_work
 from backend.extensions import db
@@ -69,6 +70,7 @@ def create_staff(
 @click.command("import-roster")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="只检查，不写入")
+@with_appcontext  # `flask` pushes one itself; app.test_cli_runner() does not
 def import_roster(path: Path, dry_run: bool) -> None:
     """从 Excel（.xlsx）或 CSV 导入会员名册；按工号更新已有会员。"""
     from backend.members.roster import run_cli_import

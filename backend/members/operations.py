@@ -63,12 +63,17 @@ def create_member(
     phone: str | None = None,
     birthday: date | None = None,
     joined_on: date | None = None,
+    employee_no_checked: bool = False,
 ) -> Member:
-    """Adds a person to the roster. `staff` is None only for trusted imports from the shell."""
+    """Adds a person to the roster. `staff` is None only for trusted imports from the shell.
+
+    `employee_no_checked`: the caller (the roster import) looked the number up in bulk already; the
+    unique index still refuses a duplicate, with IntegrityError.
+    """
     if staff is not None:
         _require(staff, "edit_members", group)
     employee_no = normalize_employee_no(employee_no)
-    if _employee_no_taken(employee_no):
+    if not employee_no_checked and _employee_no_taken(employee_no):
         raise DuplicateEmployeeNo()
     member = Member(
         name=normalize_name(name),
@@ -100,7 +105,7 @@ def update_member(
     if staff is not None:
         _require(staff, "edit_members", member.group)
     employee_no = normalize_employee_no(employee_no)
-    if _employee_no_taken(employee_no, except_id=member.id):
+    if employee_no != member.employee_no and _employee_no_taken(employee_no, except_id=member.id):
         raise DuplicateEmployeeNo()
     changed = []
     new_values = {
