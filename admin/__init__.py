@@ -1,11 +1,46 @@
-"""The staff admin: server-rendered HTML under /admin."""
+"""The staff admin: server-rendered HTML under /admin (one Blueprint, views per domain)."""
 
 from __future__ import annotations
 
-from flask import Flask
+from typing import Any
 
-from admin.views import bp
+from flask import Flask
+from flask_wtf.csrf import CSRFError
+
+from admin import views  # noqa: F401  (attaches the routes to the Blueprint)
+from admin.blueprint import bp, layout_user
+from backend.db import to_local
+
+
+def local_time(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored UTC time as the union reads it (Asia/Shanghai); dates as they are."""
+    if value is None:
+        return ""
+    if hasattr(value, "tzinfo"):
+        value = to_local(value)
+    return value.strftime(fmt if hasattr(value, "hour") else "%Y-%m-%d")
 
 
 def register_admin(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.add_template_filter(local_time, "local_time")
+    # Error pages render for any path (backend/http_errors.py), signed in or not.
+    app.add_template_global(layout_user, "layout_user")
+
+
+@bp.errorhandler(CSRFError)
+def csrf_failed(error: CSRFError) -> Any:
+    from backend.http_errors import html_error
+
+    return html_error(400, "页面已过期或来源不明，请刷新页面后重新提交")
+
+
+@bp.errorhandler(429)
+def too_many_requests(error: Exception) -> Any:
+    from flask import request
+
+    from backend.http_errors import html_error
+
+    if request.endpoint == "admin.login":
+        return html_error(429, "登录尝试次数过多，为保护账号安全请稍等一分钟再试")
+    return html_error(429, "操作太频繁，请稍后再试")

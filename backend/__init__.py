@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from backend import crypto
 from backend.config import load_settings
@@ -20,6 +21,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _prepare_local_dirs(app)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind N reverse proxies: the client's address (audit rows, rate limits) and scheme come
+        # from their X-Forwarded-* headers. Never set it without a proxy: clients could forge them.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)

@@ -39,12 +39,22 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             "manage_groups",
             "review_join_requests",
             "manage_staff",
+            "manage_announcements",
         }
     ),
     Role.chair: frozenset(
-        {"view_members", "edit_members", "import_roster", "manage_groups", "review_join_requests"}
+        {
+            "view_members",
+            "edit_members",
+            "import_roster",
+            "manage_groups",
+            "review_join_requests",
+            "manage_announcements",
+        }
     ),
-    Role.officer: frozenset({"view_members", "edit_members", "import_roster", "review_join_requests"}),
+    Role.officer: frozenset(
+        {"view_members", "edit_members", "import_roster", "review_join_requests", "manage_announcements"}
+    ),
     Role.group_leader: frozenset({"view_members"}),
 }
 

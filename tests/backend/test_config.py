@@ -77,3 +77,25 @@ def test_unknown_app_env_is_refused(clean_env):
     clean_env.setenv("APP_ENV", "staging")
     with pytest.raises(ConfigurationError):
         load_settings()
+
+
+def test_behind_a_trusted_proxy_the_client_address_comes_from_x_forwarded_for(emulator, tmp_path_factory):
+    from flask import request
+
+    from tests.conftest import app_settings
+
+    def remote_addr_seen(trusted: int) -> str:
+        app = create_app(
+            app_settings(
+                emulator, tmp_path_factory, SQLALCHEMY_DATABASE_URI="sqlite://", TRUSTED_PROXIES=trusted
+            )
+        )
+        app.add_url_rule("/api/v1/whoami", "whoami", lambda: request.remote_addr or "")
+        return (
+            app.test_client()
+            .get("/api/v1/whoami", headers={"X-Forwarded-For": "10.1.2.3"})
+            .get_data(as_text=True)
+        )
+
+    assert remote_addr_seen(1) == "10.1.2.3"
+    assert remote_addr_seen(0) == "127.0.0.1"  # without a proxy the header is the client's word only

@@ -1,0 +1,99 @@
+"""The admin's one Blueprint, and what every admin request shares: login, permissions, layout data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import Blueprint, Response, abort, request
+from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
+
+from backend.errors import Conflict, ValidationFailed
+from backend.extensions import db, login_manager
+from backend.staff.models import Staff
+
+bp = Blueprint(
+    "admin",
+    __name__,
+    url_prefix="/admin",
+    template_folder="templates",
+    static_folder="static",
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Pages anyone may open: the login page itself and the stylesheet it uses.
+PUBLIC_ENDPOINTS = frozenset({"admin.login", "admin.static"})
+
+
+def current_staff() -> Staff:
+    return cast(Staff, current_user._get_current_object())
+
+
+@bp.before_request
+def _require_login() -> Any:
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+@bp.after_request
+def _no_store(response: Response) -> Response:
+    # Pages carry personal data: keep them out of shared browser caches and other sites' frames.
+    response.headers.setdefault("Cache-Control", "no-store")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+def permission_required(permission: str) -> Callable[[F], F]:
+    """A role that lacks the permission gets 403 (before any object is loaded, so nothing leaks)."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_staff().can(permission):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return cast(F, wrapped)
+
+    return decorator
+
+
+NAV = (
+    ("dashboard", "工作台", "admin.dashboard", None),
+    ("members", "会员名册", "admin.members_list", "view_members"),
+    ("groups", "组织架构", "admin.groups_tree", "manage_groups"),
+    ("join_requests", "入会审核", "admin.join_requests_list", "review_join_requests"),
+    ("roster", "导入名册", "admin.roster_upload", "import_roster"),
+    ("staff", "后台账号", "admin.staff_list", "manage_staff"),
+)
+
+
+def layout_user() -> dict[str, Any] | None:
+    """The signed-in staff member as the layout shows them, or None.
+
+    Error pages render this too, possibly after a database failure: never let it raise.
+    """
+    try:
+        user = current_user._get_current_object()
+        if not getattr(user, "is_authenticated", False):
+            return None
+        staff = cast(Staff, user)
+        return {
+            "name": staff.display_name,
+            "role": staff.role_label,
+            "scope": staff.scope.name,
+            "nav": [item for item in NAV if item[3] is None or staff.can(item[3])],
+        }
+    except (SQLAlchemyError, RuntimeError):
+        db.session.rollback()
+        return None
+
+
+# Refusals that belong on the form the user just sent; NotFound and the like become error pages.
+FORM_ERRORS = (ValidationFailed, Conflict)

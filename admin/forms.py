@@ -1,0 +1,214 @@
+"""The admin's forms (Flask-WTF: every POST carries a CSRF token). Labels and messages in Chinese."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.meta import DefaultMeta
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
+
+from backend.errors import DomainError
+from backend.members.models import Group
+from backend.staff.models import ROLE_LABELS
+from backend.staff.operations import MIN_PASSWORD_LENGTH
+
+
+class Form(FlaskForm):
+    class Meta:
+        # WTForms' own messages ("Not a valid choice") in Chinese; Flask-WTF would need Flask-Babel.
+        locales = ("zh",)
+
+        def get_translations(self, form: Any) -> Any:
+            return DefaultMeta.get_translations(self, form)  # type: ignore[arg-type]
+
+    def apply_error(self, error: DomainError, field: str | None = None) -> None:
+        """Show an operation's refusal on the form: its field errors, or its message on `field`."""
+        placed = False
+        for name, messages in (error.errors or {}).items():
+            target = self._fields.get(name)
+            if target is not None:
+                target.errors = [*target.errors, *messages]
+                placed = True
+        if not placed:
+            target = self._fields.get(field) if field else None
+            if target is not None:
+                target.errors = [*target.errors, error.message]
+            else:
+                self.form_errors.append(error.message)
+
+
+class ChineseDateField(DateField):
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError("日期格式不正确，请按 2024-05-01 的格式填写") from exc
+
+
+class GroupSelectField(SelectField):
+    """A group from the staff member's scope; the view fills `choices` from group_tree()."""
+
+    def __init__(self, label: str, **kwargs: Any) -> None:
+        super().__init__(label, coerce=int, **kwargs)
+
+    def pre_validate(self, form: Any) -> None:
+        if self.data not in {choice.value for choice in self.choices or []}:
+            raise ValidationError("所选组织不存在或不在您负责的范围内，请从列表中选择")
+
+
+def group_choices(tree: list[tuple[Group, int]]) -> list[SelectChoice]:
+    return [SelectChoice(group.id, "　" * depth + group.name) for group, depth in tree]  # type: ignore[arg-type]
+
+
+def not_in_future(form: Any, field: Any) -> None:
+    if field.data and field.data > date.today():
+        raise ValueError("日期不能晚于今天")
+
+
+# --- login -------------------------------------------------------------------------------------
+
+
+class LoginForm(Form):
+    username = StringField("登录名", validators=[DataRequired("请填写登录名"), Length(max=50)])
+    password = PasswordField("密码", validators=[DataRequired("请填写密码"), Length(max=200)])
+
+
+class EmptyForm(Form):
+    """Buttons that only need the CSRF token (logout, delete)."""
+
+
+# --- members -----------------------------------------------------------------------------------
+
+
+class MemberForm(Form):
+    name = StringField("姓名", validators=[DataRequired("请填写姓名"), Length(max=50, message="姓名太长")])
+    employee_no = StringField(
+        "工号", validators=[DataRequired("请填写工号"), Length(max=32, message="工号最多 32 位")]
+    )
+    phone = StringField(
+        "手机号",
+        validators=[Optional(), Regexp(r"^1\d{10}$", message="请填写 11 位手机号码")],
+        description="可不填",
+    )
+    birthday = ChineseDateField("生日", validators=[Optional(), not_in_future], description="可不填")
+    joined_on = ChineseDateField(
+        "入会日期", validators=[Optional(), not_in_future], description="不填则为今天"
+    )
+
+
+class NewMemberForm(MemberForm):
+    group_id = GroupSelectField("所属组织", validators=[DataRequired("请选择所属组织")])
+
+
+class ChangeGroupForm(Form):
+    group_id = GroupSelectField("转入组织", validators=[DataRequired("请选择转入的组织")])
+    reason = StringField(
+        "转会原因", validators=[DataRequired("请填写转会原因"), Length(max=200, message="最多 200 字")]
+    )
+
+
+class MemberStatusForm(Form):
+    reason = StringField("原因", validators=[Optional(), Length(max=200, message="最多 200 字")])
+
+
+# --- groups ------------------------------------------------------------------------------------
+
+
+class GroupNameForm(Form):
+    name = StringField(
+        "组织名称", validators=[DataRequired("请填写组织名称"), Length(max=100, message="最多 100 字")]
+    )
+
+
+# --- join requests -----------------------------------------------------------------------------
+
+
+class ApproveJoinRequestForm(Form):
+    group_id = GroupSelectField("编入组织", validators=[DataRequired("请选择编入的组织")])
+    comment = StringField("备注", validators=[Optional(), Length(max=200, message="最多 200 字")])
+
+
+class RejectJoinRequestForm(Form):
+    comment = TextAreaField(
+        "不通过的原因",
+        validators=[DataRequired("请填写不通过的原因"), Length(max=200, message="最多 200 字")],
+        description="申请人会在小程序里看到这段话",
+    )
+
+
+# --- staff accounts ----------------------------------------------------------------------------
+
+ROLE_CHOICES = [SelectChoice(value, label) for value, label in ROLE_LABELS.items()]
+PASSWORD_HINT = f"至少 {MIN_PASSWORD_LENGTH} 位"
+
+
+class StaffEditForm(Form):
+    display_name = StringField("姓名", validators=[DataRequired("请填写姓名"), Length(max=50)])
+    role = SelectField("角色", choices=ROLE_CHOICES, validators=[DataRequired("请选择角色")])
+    scope_group_id = GroupSelectField("负责范围", validators=[DataRequired("请选择负责范围")])
+    is_enabled = BooleanField("启用（取消勾选即停用，该账号会立即退出登录）")
+
+
+class PasswordForm(Form):
+    password = PasswordField(
+        "新密码",
+        validators=[
+            DataRequired("请填写密码"),
+            Length(min=MIN_PASSWORD_LENGTH, max=200, message=f"密码至少 {MIN_PASSWORD_LENGTH} 位"),
+        ],
+        description=PASSWORD_HINT,
+    )
+    confirm = PasswordField(
+        "再输入一次",
+        validators=[DataRequired("请再输入一次密码"), EqualTo("password", "两次输入的密码不一致")],
+    )
+
+
+class StaffCreateForm(PasswordForm):
+    username = StringField(
+        "登录名",
+        validators=[
+            DataRequired("请填写登录名"),
+            Length(max=50),
+            Regexp(r"^[A-Za-z0-9_.-]+$", message="登录名只能用英文字母、数字和 _ . -"),
+        ],
+    )
+    display_name = StringField("姓名", validators=[DataRequired("请填写姓名"), Length(max=50)])
+    role = SelectField("角色", choices=ROLE_CHOICES, validators=[DataRequired("请选择角色")])
+    scope_group_id = GroupSelectField("负责范围", validators=[DataRequired("请选择负责范围")])
+
+    field_order = ("username", "display_name", "role", "scope_group_id", "password", "confirm")
+
+    def ordered_fields(self) -> list[Any]:
+        return [self[name] for name in self.field_order]
+
+
+# --- roster ------------------------------------------------------------------------------------
+
+
+class RosterUploadForm(Form):
+    file = FileField(
+        "名册文件",
+        validators=[
+            FileRequired("请选择要上传的文件"),
+            FileAllowed(["xlsx", "csv"], "只支持 Excel（.xlsx）或 CSV 文件"),
+        ],
+        description="Excel（.xlsx）或 CSV，第一行为表头：姓名、工号、手机号、所属组织、生日、入会日期",
+    )
+
+
+class RosterConfirmForm(Form):
+    upload_id = HiddenField(validators=[DataRequired(), Length(max=64)])

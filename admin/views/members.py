@@ -1,0 +1,212 @@
+"""会员名册: search, detail, create, edit, 转会 and 离会 — all inside the staff member's scope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+
+from admin.blueprint import FORM_ERRORS, bp, current_staff, permission_required
+from admin.forms import ChangeGroupForm, MemberForm, MemberStatusForm, NewMemberForm, group_choices
+from backend.audit.operations import record
+from backend.db import unit_of_work
+from backend.extensions import db
+from backend.members.models import MEMBER_STATUS_LABELS, Group, Member, MemberStatus
+from backend.members.operations import change_group, create_member, set_member_status, update_member
+from backend.members.queries import group_display_path, group_tree, search_members
+from backend.staff.models import Staff
+
+PER_PAGE = 20
+
+
+def member_in_scope(member_id: int) -> Member:
+    """The member, if this staff member may see them; anything else is "not there"."""
+    member = db.get_or_404(Member, member_id)
+    if not current_staff().can_see(member):
+        abort(404)
+    return member
+
+
+def group_in_scope(group_id: int) -> Group:
+    group = db.get_or_404(Group, group_id)
+    if not current_staff().in_scope(group):
+        abort(404)
+    return group
+
+
+def reveal_phone(member: Member, staff: Staff, where: str) -> str | None:
+    """The full phone number, for roles that edit members; every showing is an audited read."""
+    if not staff.can_edit(member) or not member.phone:
+        return None
+    with unit_of_work():
+        record("member.view_phone", staff=staff, target=member, page=where)
+    return member.phone
+
+
+@bp.get("/members/")
+@permission_required("view_members")
+def members_list() -> Any:
+    staff = current_staff()
+    q = request.args.get("q", "").strip()[:50]
+    group = None
+    group_id = request.args.get("group", "")
+    if group_id:
+        if not group_id.isdigit():
+            abort(404)
+        group = group_in_scope(int(group_id))
+    status_value = request.args.get("status", "")
+    status = MemberStatus(status_value) if status_value in MEMBER_STATUS_LABELS else None
+    page = request.args.get("page", 1, type=int) or 1
+    pagination = db.paginate(
+        search_members(staff, q=q, group=group, status=status),
+        page=max(page, 1),
+        per_page=PER_PAGE,
+        error_out=False,
+    )
+    return render_template(
+        "admin/members/list.html",
+        pagination=pagination,
+        members=pagination.items,
+        q=q,
+        group_id=group.id if group else None,
+        status=status.value if status else "",
+        groups=group_choices(group_tree(staff.scope)),
+        statuses=MEMBER_STATUS_LABELS,
+        filtered=bool(q or group or status),
+    )
+
+
+@bp.get("/members/<int:member_id>")
+@permission_required("view_members")
+def member_detail(member_id: int) -> Any:
+    staff = current_staff()
+    member = member_in_scope(member_id)
+    phone = reveal_phone(member, staff, "detail")
+    return render_template(
+        "admin/members/detail.html",
+        member=member,
+        phone=phone,
+        group_path=group_display_path(member.group),
+        can_edit=staff.can_edit(member),
+        status_form=MemberStatusForm(),
+        display_path=group_display_path,
+    )
+
+
+@bp.route("/members/new", methods=["GET", "POST"])
+@permission_required("edit_members")
+def member_new() -> Any:
+    staff = current_staff()
+    form = NewMemberForm()
+    form.group_id.choices = group_choices(group_tree(staff.scope))
+    if request.method == "GET" and request.args.get("group", "").isdigit():
+        form.group_id.data = int(request.args["group"])
+    status = 200
+    if form.validate_on_submit():
+        try:
+            with unit_of_work():
+                member = create_member(
+                    staff=staff,
+                    name=form.name.data or "",
+                    employee_no=form.employee_no.data or "",
+                    group=group_in_scope(form.group_id.data),
+                    phone=form.phone.data,
+                    birthday=form.birthday.data,
+                    joined_on=form.joined_on.data,
+                )
+                member_id, name = member.id, member.name
+        except FORM_ERRORS as error:
+            form.apply_error(error, field="employee_no")
+            status = error.status
+        else:
+            flash(f"已添加会员「{name}」", "success")
+            return redirect(url_for("admin.member_detail", member_id=member_id))
+    elif form.errors:
+        status = 422
+    return render_template("admin/members/form.html", form=form, member=None), status
+
+
+@bp.route("/members/<int:member_id>/edit", methods=["GET", "POST"])
+@permission_required("edit_members")
+def member_edit(member_id: int) -> Any:
+    staff = current_staff()
+    member = member_in_scope(member_id)
+    form = MemberForm(obj=member)
+    if request.method == "GET":
+        form.phone.data = reveal_phone(member, staff, "edit")
+    status = 200
+    if form.validate_on_submit():
+        try:
+            with unit_of_work():
+                update_member(
+                    member,
+                    staff=staff,
+                    name=form.name.data or "",
+                    employee_no=form.employee_no.data or "",
+                    phone=form.phone.data,
+                    birthday=form.birthday.data,
+                    joined_on=form.joined_on.data,
+                )
+        except FORM_ERRORS as error:
+            form.apply_error(error, field="employee_no")
+            status = error.status
+        else:
+            flash("会员信息已保存", "success")
+            return redirect(url_for("admin.member_detail", member_id=member_id))
+    elif form.errors:
+        status = 422
+    return render_template("admin/members/form.html", form=form, member=member), status
+
+
+@bp.route("/members/<int:member_id>/group", methods=["GET", "POST"])
+@permission_required("edit_members")
+def member_change_group(member_id: int) -> Any:
+    staff = current_staff()
+    member = member_in_scope(member_id)
+    form = ChangeGroupForm()
+    form.group_id.choices = group_choices(group_tree(staff.scope))
+    if request.method == "GET":
+        form.group_id.data = member.group_id
+    status = 200
+    if form.validate_on_submit():
+        if form.group_id.data == member.group_id:
+            form.group_id.errors = ["请选择与现在不同的组织"]
+            status = 422
+        else:
+            try:
+                with unit_of_work():
+                    to_group = group_in_scope(form.group_id.data)
+                    change_group(member, to_group, staff=staff, reason=form.reason.data or "")
+                    to_name = to_group.name
+            except FORM_ERRORS as error:
+                form.apply_error(error, field="group_id")
+                status = error.status
+            else:
+                flash(f"已转入「{to_name}」", "success")
+                return redirect(url_for("admin.member_detail", member_id=member_id))
+    elif form.errors:
+        status = 422
+    return (
+        render_template(
+            "admin/members/change_group.html",
+            form=form,
+            member=member,
+            group_path=group_display_path(member.group),
+        ),
+        status,
+    )
+
+
+@bp.post("/members/<int:member_id>/status/<any(left, active):to>")
+@permission_required("edit_members")
+def member_status(member_id: int, to: str) -> Any:
+    staff = current_staff()
+    member = member_in_scope(member_id)
+    form = MemberStatusForm()
+    if not form.validate():
+        flash("原因最多 200 字", "error")
+        return redirect(url_for("admin.member_detail", member_id=member_id))
+    with unit_of_work():
+        set_member_status(member, MemberStatus(to), staff=staff, reason=form.reason.data or "")
+    flash("已标记为离会，其小程序登录已失效" if to == "left" else "已恢复为在册会员", "success")
+    return redirect(url_for("admin.member_detail", member_id=member_id))

@@ -1,0 +1,188 @@
+"""Signing in and out: throttling, CSRF, safe redirects, sessions that end when they should."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from backend.audit.models import AuditLog
+from backend.db import unit_of_work
+from backend.extensions import db
+from backend.staff.models import Role, Staff
+from backend.staff.operations import set_password, update_staff
+from tests.admin.conftest import assert_html_error, csrf_token, html, post
+from tests.factories import PASSWORD, count, make_staff, staff_login
+
+
+def test_login_page_is_chinese_and_has_csrf(client):
+    response = client.get("/admin/login")
+    assert response.status_code == 200
+    assert "登录工会管理后台" in html(response)
+    assert 'name="csrf_token"' in html(response)
+
+
+def test_anonymous_is_sent_to_login_with_a_message(client, union):
+    response = client.get("/admin/members/?q=x")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/admin/login?next=")
+    page = client.get(response.headers["Location"])
+    assert "请先登录管理后台" in html(page)
+
+
+def test_login_success_goes_to_dashboard_and_is_audited(app, client, union):
+    make_staff(app, Role.officer, union.branch_a, username="alice")
+    response = staff_login(client, "alice")
+    assert response.status_code == 302 and response.headers["Location"] == "/admin/"
+    page = client.get("/admin/")
+    assert page.status_code == 200 and "工作台" in html(page) and "工会干事" in html(page)
+    assert count(app, AuditLog, AuditLog.action == "staff.login") == 1
+    with app.app_context():
+        assert db.session.scalar(sa.select(Staff.last_login_at).where(Staff.username == "alice"))
+
+
+def test_login_username_is_case_insensitive(app, client, union):
+    make_staff(app, Role.officer, union.branch_a, username="alice")
+    assert staff_login(client, "ALICE").status_code == 302
+
+
+def test_login_failure_shows_message_and_is_audited(app, client, union):
+    make_staff(app, Role.officer, union.branch_a, username="alice")
+    response = staff_login(client, "alice", "wrong-password")
+    assert response.status_code == 200
+    assert "登录名或密码不正确" in html(response)
+    assert count(app, AuditLog, AuditLog.action == "staff.login_failed") == 1
+    assert client.get("/admin/").status_code == 302
+
+
+def test_disabled_account_cannot_log_in(app, client, union):
+    staff_id = make_staff(app, Role.officer, union.branch_a, username="alice")
+    admin_id = make_staff(app, Role.admin, union.root)
+    with app.app_context(), unit_of_work():
+        staff = db.session.get(Staff, staff_id)
+        update_staff(
+            staff,
+            display_name="alice",
+            role=Role.officer,
+            scope=staff.scope,
+            is_enabled=False,
+            by=db.session.get(Staff, admin_id),
+        )
+    assert staff_login(client, "alice").status_code == 200
+
+
+def test_empty_form_is_refused_in_chinese(client):
+    response = client.post("/admin/login", data={"csrf_token": csrf_token(client, "/admin/login")})
+    assert "请填写登录名" in html(response) and "请填写密码" in html(response)
+
+
+def test_login_without_csrf_token_is_an_html_400(app, client, union):
+    make_staff(app, Role.officer, union.branch_a, username="alice")
+    response = client.post("/admin/login", data={"username": "alice", "password": PASSWORD})
+    body = assert_html_error(response, 400)
+    assert "页面已过期" in body
+    assert client.get("/admin/").status_code == 302
+
+
+def test_form_post_without_csrf_token_is_refused(app, client, union, login_as):
+    login_as(Role.chair, union.root)
+    response = client.post(f"/admin/groups/{union.branch_a}/rename", data={"name": "改了"})
+    assert_html_error(response, 400)
+    response = client.post(
+        f"/admin/groups/{union.branch_a}/rename", data={"name": "改了", "csrf_token": "forged"}
+    )
+    assert_html_error(response, 400)
+
+
+def test_throttle_per_address_gives_chinese_429_page(app, client, union):
+    for n in range(5):
+        assert staff_login(client, f"nobody{n}", "x").status_code == 200
+    response = staff_login(client, "nobody-else", "x")
+    body = assert_html_error(response, 429)
+    assert "登录尝试次数过多" in body
+    assert "Retry-After" in response.headers
+
+
+def test_throttle_per_username_across_addresses(app, union):
+    make_staff(app, Role.officer, union.branch_a, username="alice")
+    for n in range(5):
+        other = app.test_client()
+        other.environ_base["REMOTE_ADDR"] = f"10.0.0.{n + 1}"
+        assert staff_login(other, "alice", "guess").status_code == 200
+    fresh = app.test_client()
+    fresh.environ_base["REMOTE_ADDR"] = "10.0.0.99"
+    assert staff_login(fresh, "alice").status_code == 429
+
+
+def test_successful_logins_do_not_use_up_the_limit(app, union):
+    make_staff(app, Role.officer, union.branch_a, username="alice")
+    for _ in range(8):
+        assert staff_login(app.test_client(), "alice").status_code == 302
+
+
+def test_logout_needs_post_with_csrf_and_ends_the_session(app, client, union, login_as):
+    login_as(Role.officer, union.branch_a)
+    assert client.get("/admin/logout").status_code == 405
+    assert_html_error(client.post("/admin/logout"), 400)
+    assert client.get("/admin/").status_code == 200
+    response = post(client, "/admin/logout")
+    assert response.status_code == 302 and response.headers["Location"] == "/admin/login"
+    assert client.get("/admin/").status_code == 302
+
+
+def test_session_is_permanent_with_a_lifetime(app, client, union):
+    make_staff(app, Role.officer, union.branch_a, username="alice")
+    response = staff_login(client, "alice")
+    cookie = response.headers["Set-Cookie"]
+    assert "Expires=" in cookie and "HttpOnly" in cookie
+
+
+def test_next_is_followed_only_for_local_paths(app, client, union):
+    make_staff(app, Role.officer, union.branch_a, username="alice")
+    token = csrf_token(client, "/admin/login")
+    data = {"username": "alice", "password": PASSWORD, "csrf_token": token}
+    response = client.post("/admin/login?next=/admin/members/", data=data)
+    assert response.headers["Location"] == "/admin/members/"
+    evils = ("//evil.example/x", "https://evil.example", "/\\evil.example", "/\t/evil.example", "javascript:")
+    for evil in evils:
+        post(client, "/admin/logout")
+        token = csrf_token(client, "/admin/login")
+        data["csrf_token"] = token
+        response = client.post("/admin/login", query_string={"next": evil}, data=data)
+        assert response.headers["Location"] == "/admin/", evil
+
+
+def test_password_change_ends_open_sessions(app, client, union, login_as):
+    staff_id = login_as(Role.officer, union.branch_a)
+    assert client.get("/admin/").status_code == 200
+    with app.app_context(), unit_of_work():
+        staff = db.session.get(Staff, staff_id)
+        set_password(staff, "a-new-password", by=staff)
+    assert client.get("/admin/").status_code == 302
+
+
+def test_disabling_ends_open_sessions(app, client, union, login_as):
+    staff_id = login_as(Role.officer, union.branch_a)
+    admin_id = make_staff(app, Role.admin, union.root)
+    with app.app_context(), unit_of_work():
+        staff = db.session.get(Staff, staff_id)
+        update_staff(
+            staff,
+            display_name="x",
+            role=Role.officer,
+            scope=staff.scope,
+            is_enabled=False,
+            by=db.session.get(Staff, admin_id),
+        )
+    assert client.get("/admin/").status_code == 302
+
+
+def test_session_of_a_disabled_account_ends_even_with_an_unchanged_version(app, client, union, login_as):
+    staff_id = login_as(Role.officer, union.branch_a)
+    with app.app_context(), unit_of_work():
+        db.session.get(Staff, staff_id).is_enabled = False
+    assert client.get("/admin/").status_code == 302
+
+
+def test_garbled_session_user_id_is_anonymous(app, client, union):
+    with client.session_transaction() as session:
+        session["_user_id"] = "not-a-number"
+    assert client.get("/admin/").status_code == 302

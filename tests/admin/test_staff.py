@@ -1,0 +1,102 @@
+"""后台账号 (admins only): create, edit, disable, reset a password."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from backend.audit.models import AuditLog
+from backend.extensions import db
+from backend.staff.models import Role, Staff
+from tests.admin.conftest import html, post
+from tests.factories import count, get, make_staff, staff_login
+
+
+def staff_data(union, **overrides):
+    data = {
+        "username": "newbie",
+        "display_name": "新干事",
+        "role": "officer",
+        "scope_group_id": union.branch_a,
+        "password": "long-enough-1",
+        "confirm": "long-enough-1",
+    }
+    return {**data, **overrides}
+
+
+def test_list_and_create(app, client, union, login_as):
+    login_as(Role.admin, union.root)
+    assert "各角色能做什么" in html(client.get("/admin/staff/"))
+    assert client.get("/admin/staff/new").status_code == 200
+    response = post(client, "/admin/staff/new", staff_data(union))
+    assert response.status_code == 302
+    assert "newbie" in html(client.get("/admin/staff/"))
+    with app.app_context():
+        staff = db.session.scalar(sa.select(Staff).where(Staff.username == "newbie"))
+        assert staff.role == Role.officer and staff.scope_group_id == union.branch_a
+    assert staff_login(app.test_client(), "newbie", "long-enough-1").status_code == 302
+
+
+def test_create_validation_is_chinese_and_writes_nothing(app, client, union, login_as):
+    login_as(Role.admin, union.root)
+    make_staff(app, Role.officer, union.branch_a, username="taken")
+    before = count(app, Staff)
+    response = post(client, "/admin/staff/new", staff_data(union, password="short", confirm="other"))
+    assert response.status_code == 422
+    assert "密码至少 8 位" in html(response) and "两次输入的密码不一致" in html(response)
+    response = post(client, "/admin/staff/new", staff_data(union, username="TAKEN"))
+    assert response.status_code == 409 and "登录名已被使用" in html(response)
+    response = post(client, "/admin/staff/new", staff_data(union, username="有 空格"))
+    assert response.status_code == 422 and "登录名只能用" in html(response)
+    assert count(app, Staff) == before
+
+
+def test_edit_role_scope_and_disable_ends_their_session(app, client, union, login_as):
+    victim = make_staff(app, Role.officer, union.branch_a, username="victim")
+    other = app.test_client()
+    assert staff_login(other, "victim").status_code == 302
+    login_as(Role.admin, union.root)
+    assert client.get(f"/admin/staff/{victim}/edit").status_code == 200
+    data = {"display_name": "改名", "role": "chair", "scope_group_id": union.branch_b}
+    response = post(client, f"/admin/staff/{victim}/edit", data)  # unchecked box: disabled
+    assert response.status_code == 302
+    staff = get(app, Staff, victim)
+    assert (staff.display_name, staff.role, staff.scope_group_id, staff.is_enabled) == (
+        "改名",
+        Role.chair,
+        union.branch_b,
+        False,
+    )
+    assert other.get("/admin/").status_code == 302
+    assert count(app, AuditLog, AuditLog.action == "staff.update") == 1
+
+
+def test_admin_cannot_disable_themselves(app, client, union, login_as):
+    me = login_as(Role.admin, union.root)
+    data = {"display_name": "我", "role": "admin", "scope_group_id": union.root}
+    response = post(client, f"/admin/staff/{me}/edit", data)
+    assert response.status_code == 422 and "不能停用自己的账号" in html(response)
+    assert get(app, Staff, me).is_enabled
+    response = post(client, f"/admin/staff/{me}/edit", {**data, "is_enabled": "y"})
+    assert response.status_code == 302 and client.get("/admin/staff/").status_code == 200
+
+
+def test_reset_password(app, client, union, login_as):
+    victim = make_staff(app, Role.officer, union.branch_a, username="victim")
+    login_as(Role.admin, union.root)
+    data = {"password": "brand-new-pass", "confirm": "brand-new-pass"}
+    assert post(client, f"/admin/staff/{victim}/password", data).status_code == 302
+    assert staff_login(app.test_client(), "victim").status_code == 200
+    assert staff_login(app.test_client(), "victim", "brand-new-pass").status_code == 302
+    assert count(app, AuditLog, AuditLog.action == "staff.password") == 1
+
+
+def test_admin_resetting_own_password_stays_signed_in(app, client, union, login_as):
+    me = login_as(Role.admin, union.root)
+    data = {"password": "brand-new-pass", "confirm": "brand-new-pass"}
+    assert post(client, f"/admin/staff/{me}/password", data).status_code == 302
+    assert client.get("/admin/staff/").status_code == 200
+
+
+def test_missing_account_is_404(client, union, login_as):
+    login_as(Role.admin, union.root)
+    assert client.get("/admin/staff/99999/edit").status_code == 404
