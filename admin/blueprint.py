@@ -70,6 +70,7 @@ NAV = (
     ("groups", "组织架构", "admin.groups_tree", "manage_groups"),
     ("join_requests", "入会审核", "admin.join_requests_list", "review_join_requests"),
     ("roster", "导入名册", "admin.roster_upload", "import_roster"),
+    ("announcements", "公告通知", "admin.announcements_list", "manage_announcements"),
     ("staff", "后台账号", "admin.staff_list", "manage_staff"),
 )
 

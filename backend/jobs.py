@@ -11,6 +11,8 @@ from typing import Any
 from celery import Celery, Task
 from flask import Flask
 
+from backend.extensions import celery as _celery
+
 
 def configure_celery(celery: Celery, app: Flask) -> None:
     redis_url = app.config.get("REDIS_URL")
@@ -26,6 +28,14 @@ def configure_celery(celery: Celery, app: Flask) -> None:
         broker_connection_retry_on_startup=True,
         broker_transport_options={"visibility_timeout": 3600},
         timezone="Asia/Shanghai",
+        task_default_queue=app.config.get("CELERY_QUEUE") or "celery",
+        beat_schedule={
+            "notifications-sweep": {
+                "task": "notifications.sweep",
+                "schedule": float(app.config.get("NOTIFICATIONS_SWEEP_SECONDS") or 30),
+            },
+            "announcements-publish-due": {"task": "announcements.publish_due", "schedule": 60.0},
+        },
     )
 
     class AppTask(Task):
@@ -35,3 +45,37 @@ def configure_celery(celery: Celery, app: Flask) -> None:
 
     celery.Task = AppTask  # type: ignore[misc]
     app.extensions["celery"] = celery
+
+
+# --- notifications (backend/notifications/delivery.py) --------------------------------------------
+
+
+@_celery.task(name="notifications.drain")
+def drain_notifications() -> dict[str, int]:
+    """Deliver due notifications until none are left; many of these run side by side safely."""
+    from dataclasses import asdict
+
+    from backend.notifications.delivery import drain
+
+    return asdict(drain())
+
+
+@_celery.task(name="notifications.sweep")
+def sweep_notifications() -> dict[str, int]:
+    """Every NOTIFICATIONS_SWEEP_SECONDS (celery beat): recover lost sends, enqueue what is due."""
+    from backend.notifications.delivery import sweep
+
+    return sweep()
+
+
+# --- announcements (backend/announcements/operations.py) ------------------------------------------
+
+
+@_celery.task(name="announcements.publish_due")
+def publish_due_announcements() -> int:
+    """Every minute (celery beat): publish scheduled announcements whose time has come, one batch."""
+    from backend.announcements.operations import publish_due
+    from backend.db import unit_of_work
+
+    with unit_of_work():
+        return len(publish_due())

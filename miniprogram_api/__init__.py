@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, Response, send_from_directory
 from flask_smorest import Api
+from swagger_ui_bundle import swagger_ui_path
 
 from backend.extensions import csrf
-from miniprogram_api import meta, session
+from backend.wechat import callback as wechat_callback
+from miniprogram_api import account, announcements, messages, meta, session
 
-BLUEPRINTS = (session.blp, meta.blp)
+BLUEPRINTS = (session.blp, meta.blp, messages.blp, account.blp, announcements.blp)
 
 
 def register_api(app: Flask, api: Api) -> None:
@@ -18,3 +20,16 @@ def register_api(app: Flask, api: Api) -> None:
         csrf.exempt(blueprint)
         api.register_blueprint(blueprint)
     meta.register_root_health(app)
+    # WeChat's message push: signed by WeChat, not a browser form, so no CSRF token either.
+    csrf.exempt(wechat_callback.blp)
+    app.register_blueprint(wechat_callback.blp)
+    register_docs_assets(app)
+
+
+def _swagger_ui_asset(filename: str) -> Response:
+    """Swagger UI's files from the installed package: the docs page works without internet."""
+    return send_from_directory(swagger_ui_path, filename, max_age=86400)
+
+
+def register_docs_assets(app: Flask) -> None:
+    app.add_url_rule("/api/static/swagger-ui/<path:filename>", "swagger_ui_asset", _swagger_ui_asset)

@@ -16,6 +16,7 @@ from backend.members import auth
 from backend.members.binding import account_status, bind
 from backend.members.models import WechatAccount
 from backend.members.queries import group_display_path
+from backend.notifications.operations import credits_for, unread_count
 from miniprogram_api.common import BEARER, bearer_token, current_account, login_required, rate_limit_key
 from miniprogram_api.schemas import MeSchema
 
@@ -62,8 +63,8 @@ def me_payload(account: WechatAccount) -> dict[str, Any]:
         "employee_no": member.employee_no if member else None,
         "phone_masked": member.phone_masked if member else None,
         "group": None,
-        "unread_messages": 0,
-        "credits": {},
+        "unread_messages": unread_count(member) if member is not None else 0,
+        "credits": credits_for(account),
         "join_request": (
             {"status": latest.status.value, "comment": latest.decision_comment}
             if latest and not member

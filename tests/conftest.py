@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
@@ -19,6 +18,7 @@ from backend import create_app
 from backend.config import DEMO_TEMPLATES
 from backend.extensions import db, limiter
 from backend.wechat.emulator import EmulatorServer
+from backend.wechat.emulator_control import EmulatorControl
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
@@ -42,40 +42,22 @@ def emulator() -> Iterator[EmulatorServer]:
         yield server
 
 
-class Emulator:
-    """The emulator's control API, as tests and demos use it (over HTTP, like an outside program)."""
-
-    def __init__(self, server: EmulatorServer) -> None:
-        self.server = server
-        self.base = server.base_url
+class Emulator(EmulatorControl):
+    """The emulator's control API over HTTP, as tests and demos use it, like an outside program would."""
 
     def post(self, endpoint: str, **body: Any) -> dict[str, Any]:
-        response = requests.post(self.base + "_emulator/" + endpoint, json=body, timeout=5)
-        response.raise_for_status()
-        return response.json()
+        return self._call("POST", endpoint, json=body)
 
-    def login_code(self, openid: str) -> str:
-        return self.post("login-code", openid=openid)["code"]
-
-    def phone_code(self, openid: str, phone: str) -> str:
-        return self.post("phone-code", openid=openid, phone=phone)["code"]
-
-    def fault(self, path: str, **options: Any) -> None:
-        self.post("faults", path=path, **options)
-
-    def stats(self) -> dict[str, Any]:
-        return requests.get(self.base + "_emulator/stats", timeout=5).json()
-
-    def reset(self) -> None:
-        self.post("reset")
+    fault = EmulatorControl.add_fault
 
 
 @pytest.fixture
 def emu(emulator: EmulatorServer) -> Iterator[Emulator]:
-    control = Emulator(emulator)
+    control = Emulator(emulator.base_url)
     control.reset()
     yield control
     control.reset()
+    control.close()
 
 
 def app_settings(

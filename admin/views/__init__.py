@@ -1,5 +1,5 @@
 """Admin views, one module per domain; importing them attaches their routes to the Blueprint."""
 
-from admin.views import auth, dashboard, groups, join_requests, members, roster, staff
+from admin.views import announcements, auth, dashboard, groups, join_requests, members, roster, staff
 
-__all__ = ["auth", "dashboard", "groups", "join_requests", "members", "roster", "staff"]
+__all__ = ["announcements", "auth", "dashboard", "groups", "join_requests", "members", "roster", "staff"]

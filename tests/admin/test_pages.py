@@ -8,15 +8,15 @@ from backend.staff.models import Role
 from tests.admin.conftest import assert_html_error, file_join_request, html
 from tests.factories import make_member
 
-NAV = ("工作台", "会员名册", "组织架构", "入会审核", "导入名册", "后台账号")
+NAV = ("工作台", "会员名册", "组织架构", "入会审核", "导入名册", "公告通知", "后台账号")
 
 
 @pytest.mark.parametrize(
     ("role", "visible"),
     [
         (Role.admin, NAV),
-        (Role.chair, NAV[:5]),
-        (Role.officer, ("工作台", "会员名册", "入会审核", "导入名册")),
+        (Role.chair, NAV[:6]),
+        (Role.officer, ("工作台", "会员名册", "入会审核", "导入名册", "公告通知")),
         (Role.group_leader, ("工作台", "会员名册")),
     ],
 )

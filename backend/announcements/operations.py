@@ -1,0 +1,423 @@
+"""What staff (and the scheduler) do with announcements, and what a member's first read records."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, time
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+
+from backend.announcements.models import (
+    Announcement,
+    AnnouncementCategory,
+    AnnouncementRecipient,
+    AnnouncementStatus,
+    announcement_groups,
+)
+from backend.announcements.sanitize import plain_text, plain_to_html, sanitize_html, summarize
+from backend.announcements.workflow import REFUSALS, Action, allowed
+from backend.audit.operations import record
+from backend.db import SHANGHAI, UTCDateTime, to_local, utcnow
+from backend.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
+from backend.extensions import db
+from backend.members.models import Group, Member, MemberStatus
+from backend.notifications.models import Notification
+from backend.notifications.operations import notify_many
+from backend.staff.models import Staff
+
+TITLE_MAX = 100
+BODY_MAX = 100_000
+MEMBER_LINK = "/pages/announcements/detail?id={id}"
+
+
+def notification_prefix(announcement_id: int) -> str:
+    """The publication's inbox message for member m has dedupe key f"{prefix}:{m}"."""
+    return f"announcement:{announcement_id}"
+
+
+def _require_manage(announcement: Announcement, staff: Staff) -> None:
+    # Outside their scope an announcement is answered like a missing one (the admin shows 404).
+    if not announcement.can_manage(staff):
+        raise NotFound()
+
+
+def _require_state(announcement: Announcement, action: Action) -> None:
+    if not allowed(action, announcement.status):
+        raise InvalidState(REFUSALS[action])
+
+
+def _clean_content(title: str, body_html: str) -> tuple[str, str]:
+    errors: dict[str, list[str]] = {}
+    title = (title or "").strip()
+    if not title:
+        errors["title"] = ["请填写标题"]
+    elif len(title) > TITLE_MAX:
+        errors["title"] = [f"标题不能超过 {TITLE_MAX} 个字"]
+    if len(body_html or "") > BODY_MAX:
+        errors["body_html"] = ["正文太长，请精简或分多篇发布"]
+        body = ""
+    else:
+        body = sanitize_html(plain_to_html(body_html))
+        if not plain_text(body) and "<img" not in body:
+            errors["body_html"] = ["请填写正文"]
+    if errors:
+        raise ValidationFailed(errors=errors)
+    return title, body
+
+
+def _check_audience(staff: Staff, *, whole_union: bool, groups: Sequence[Group]) -> list[Group]:
+    """The audience must lie in the author's scope; "whole union" only for whoever holds the root."""
+    if whole_union:
+        if staff.scope.parent_id is not None:
+            raise ValidationFailed(errors={"audience": ["只有负责全工会的工作人员可以面向全体会员发布"]})
+        return []
+    chosen = list({group.id: group for group in groups}.values())
+    if not chosen:
+        raise ValidationFailed(errors={"groups": ["请至少选择一个组织"]})
+    if not all(staff.in_scope(group) for group in chosen):
+        raise ValidationFailed(errors={"groups": ["只能选择您负责范围内的组织"]})
+    return chosen
+
+
+def create_announcement(
+    *,
+    staff: Staff,
+    title: str,
+    body_html: str,
+    category: AnnouncementCategory,
+    whole_union: bool,
+    groups: Sequence[Group] = (),
+    pinned: bool = False,
+    push: bool = True,
+) -> Announcement:
+    """A new draft. The body is sanitised here, so nothing unsafe is ever stored."""
+    if not staff.can("manage_announcements"):
+        raise PermissionDenied()
+    title, body = _clean_content(title, body_html)
+    audience = _check_audience(staff, whole_union=whole_union, groups=groups)
+    announcement = Announcement(
+        title=title,
+        body_html=body,
+        summary=summarize(body),
+        category=AnnouncementCategory(category),
+        whole_union=whole_union,
+        groups=audience,
+        pinned=pinned,
+        push=push,
+        status=AnnouncementStatus.draft,
+        author=staff,
+    )
+    db.session.add(announcement)
+    db.session.flush()
+    record(
+        "announcement.create",
+        staff=staff,
+        target=announcement,
+        title=title,
+        whole_union=whole_union,
+        group_ids=[g.id for g in audience],
+    )
+    return announcement
+
+
+def update_announcement(
+    announcement: Announcement,
+    *,
+    staff: Staff,
+    title: str,
+    body_html: str,
+    category: AnnouncementCategory,
+    whole_union: bool,
+    groups: Sequence[Group] = (),
+    pinned: bool,
+    push: bool,
+) -> Announcement:
+    """Edits a draft or a scheduled announcement (a scheduled one keeps its time)."""
+    _require_manage(announcement, staff)
+    _require_state(announcement, Action.edit)
+    title, body = _clean_content(title, body_html)
+    audience = _check_audience(staff, whole_union=whole_union, groups=groups)
+    announcement.title = title
+    announcement.body_html = body
+    announcement.summary = summarize(body)
+    announcement.category = AnnouncementCategory(category)
+    announcement.whole_union = whole_union
+    announcement.groups = audience
+    announcement.pinned = pinned
+    announcement.push = push
+    db.session.flush()
+    record("announcement.update", staff=staff, target=announcement, title=title)
+    return announcement
+
+
+def schedule(
+    announcement: Announcement, *, staff: Staff, publish_at: datetime, now: datetime | None = None
+) -> Announcement:
+    """Publish later: `publish_due` (the periodic job) publishes it once `publish_at` has passed."""
+    _require_manage(announcement, staff)
+    _require_state(announcement, Action.schedule)
+    now = now or utcnow()
+    if publish_at.tzinfo is None:
+        raise ValidationFailed(errors={"publish_at": ["时间缺少时区"]})
+    if publish_at <= now:
+        raise ValidationFailed(errors={"publish_at": ["定时发布时间须晚于当前时间"]})
+    announcement.status = AnnouncementStatus.scheduled
+    announcement.publish_at = publish_at
+    db.session.flush()
+    record("announcement.schedule", staff=staff, target=announcement, publish_at=publish_at.isoformat())
+    return announcement
+
+
+def unschedule(announcement: Announcement, *, staff: Staff) -> Announcement:
+    """Back to draft: the scheduled time is forgotten."""
+    _require_manage(announcement, staff)
+    _require_state(announcement, Action.unschedule)
+    announcement.status = AnnouncementStatus.draft
+    announcement.publish_at = None
+    db.session.flush()
+    record("announcement.unschedule", staff=staff, target=announcement)
+    return announcement
+
+
+def _claim_for_publication(announcement: Announcement, now: datetime) -> bool:
+    """The one atomic step that makes an announcement published: true for exactly one caller.
+
+    A conditional UPDATE rather than "read status, then assign": a concurrent publisher (another
+    worker's `publish_due`, a staff member's button) waits on the row lock, then finds the status
+    changed and updates nothing, so recipients and messages are created once.
+    """
+    db.session.flush()
+    result = db.session.execute(
+        sa.update(Announcement)
+        .where(
+            Announcement.id == announcement.id,
+            Announcement.status.in_([AnnouncementStatus.draft, AnnouncementStatus.scheduled]),
+        )
+        .values(status=AnnouncementStatus.published, published_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(announcement)
+    return result.rowcount == 1
+
+
+def _snapshot_recipients(announcement: Announcement, now: datetime) -> list[int]:
+    """Active members in the audience at this moment, with their group then, in one INSERT … SELECT."""
+    audience_group = aliased(Group)
+    members = (
+        sa.select(
+            sa.literal(announcement.id),
+            Member.id,
+            Member.group_id,
+            sa.literal(True),
+            sa.literal(now, UTCDateTime()),
+        )
+        .join(Group, Member.group_id == Group.id)
+        .where(Member.status == MemberStatus.active)
+    )
+    if not announcement.whole_union:
+        # An announcement to a group reaches every group below it.
+        members = members.where(
+            sa.exists()
+            .where(
+                announcement_groups.c.announcement_id == announcement.id,
+                announcement_groups.c.group_id == audience_group.id,
+                Group.path.startswith(audience_group.path),
+            )
+            .correlate(Group)
+        )
+    db.session.execute(
+        sa.insert(AnnouncementRecipient).from_select(
+            ["announcement_id", "member_id", "group_id", "in_snapshot", "created_at"], members
+        )
+    )
+    return list(
+        db.session.scalars(
+            sa.select(AnnouncementRecipient.member_id)
+            .where(AnnouncementRecipient.announcement_id == announcement.id)
+            .order_by(AnnouncementRecipient.member_id)
+        )
+    )
+
+
+def _message_data(announcement: Announcement) -> dict[str, str]:
+    published = to_local(announcement.published_at)
+    return {
+        "title": announcement.title,
+        "category": announcement.category_label,
+        "published_at": published.isoformat() if published else "",
+        "note": announcement.summary or "请点击查看公告全文",
+    }
+
+
+def publish(announcement: Announcement, *, staff: Staff | None, now: datetime | None = None) -> Announcement:
+    """Publishes now: snapshots the recipients, puts a message in each inbox, pushes if `push` is on.
+
+    Idempotent: publishing a published announcement changes nothing. `staff` is None only for the
+    scheduler (the author's scope was checked when the audience was saved).
+    """
+    if staff is not None:
+        _require_manage(announcement, staff)
+    if announcement.status == AnnouncementStatus.published:
+        return announcement
+    _require_state(announcement, Action.publish)
+    now = now or utcnow()
+    if not _claim_for_publication(announcement, now):
+        return announcement
+    member_ids = _snapshot_recipients(announcement, now)
+    sent = notify_many(
+        member_ids,
+        kind="announcement",
+        title=f"【{announcement.category_label}】{announcement.title}",
+        body=announcement.summary,
+        link=MEMBER_LINK.format(id=announcement.id),
+        dedupe_prefix=notification_prefix(announcement.id),
+        data=_message_data(announcement),
+        push=announcement.push,
+    )
+    record(
+        "announcement.publish",
+        staff=staff,
+        target=announcement,
+        recipients=len(member_ids),
+        messages=sent,
+        scheduled=staff is None,
+    )
+    return announcement
+
+
+def withdraw(announcement: Announcement, *, staff: Staff, now: datetime | None = None) -> Announcement:
+    """Hides a published announcement from members. Inbox messages stay; opening one says 已撤回."""
+    _require_manage(announcement, staff)
+    _require_state(announcement, Action.withdraw)
+    announcement.status = AnnouncementStatus.withdrawn
+    announcement.withdrawn_at = now or utcnow()
+    db.session.flush()
+    record("announcement.withdraw", staff=staff, target=announcement)
+    return announcement
+
+
+def publish_due(now: datetime | None = None, *, limit: int = 100) -> list[Announcement]:
+    """Publishes scheduled announcements whose time has come (the periodic job; commit per batch).
+
+    On PostgreSQL the candidates are locked with SKIP LOCKED, so two workers running this at once take
+    different rows instead of queueing behind each other; the conditional UPDATE in `publish` is what
+    guarantees one publication even when a staff member presses "publish" at the same moment.
+    """
+    now = now or utcnow()
+    due = db.session.scalars(
+        sa.select(Announcement)
+        .where(Announcement.status == AnnouncementStatus.scheduled, Announcement.publish_at <= now)
+        .order_by(Announcement.publish_at, Announcement.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    published = []
+    for announcement in due:
+        publish(announcement, staff=None, now=now)
+        published.append(announcement)
+    return published
+
+
+def _mark_messages_read(announcement: Announcement, member: Member, now: datetime) -> None:
+    """The publication's inbox message (and any reminders) count as read once the announcement is."""
+    db.session.execute(
+        sa.update(Notification)
+        .where(
+            Notification.member_id == member.id,
+            Notification.dedupe_key.startswith(notification_prefix(announcement.id) + ":"),
+            Notification.read_at.is_(None),
+        )
+        .values(read_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def record_read(announcement: Announcement, *, member: Member, now: datetime | None = None) -> bool:
+    """Records a member's first read; later reads change nothing. True when this call recorded it.
+
+    A member who joined the audience after publication gets a row outside the snapshot, so their
+    `read` flag works while the figures still describe who the announcement was sent to.
+    """
+    now = now or utcnow()
+    updated = db.session.execute(
+        sa.update(AnnouncementRecipient)
+        .where(
+            AnnouncementRecipient.announcement_id == announcement.id,
+            AnnouncementRecipient.member_id == member.id,
+            AnnouncementRecipient.read_at.is_(None),
+        )
+        .values(read_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not updated:
+        exists = db.session.scalar(
+            sa.select(AnnouncementRecipient.id).where(
+                AnnouncementRecipient.announcement_id == announcement.id,
+                AnnouncementRecipient.member_id == member.id,
+            )
+        )
+        if exists is not None:
+            return False
+        try:
+            with db.session.begin_nested():
+                db.session.add(
+                    AnnouncementRecipient(
+                        announcement_id=announcement.id,
+                        member_id=member.id,
+                        group_id=member.group_id,
+                        in_snapshot=False,
+                        read_at=now,
+                    )
+                )
+        except IntegrityError:
+            return False  # the same member's other request got there first
+    _mark_messages_read(announcement, member, now)
+    return True
+
+
+def start_of_local_day(now: datetime) -> datetime:
+    """Midnight in Asia/Shanghai of the day `now` falls in, as UTC."""
+    local = now.astimezone(SHANGHAI)
+    return datetime.combine(local.date(), time.min, tzinfo=SHANGHAI).astimezone(UTC)
+
+
+def remind_unread(announcement: Announcement, *, staff: Staff, now: datetime | None = None) -> int:
+    """Sends the unread recipients a reminder; each member at most once per day (Asia/Shanghai).
+
+    The once-a-day rule is enforced by the UPDATE that claims the rows, so two clicks (or two staff)
+    at the same moment still remind each member once. Returns how many members were reminded.
+    """
+    _require_manage(announcement, staff)
+    _require_state(announcement, Action.remind)
+    now = now or utcnow()
+    R = AnnouncementRecipient
+    claimed = db.session.execute(
+        sa.update(R)
+        .where(
+            R.announcement_id == announcement.id,
+            R.in_snapshot.is_(True),
+            R.read_at.is_(None),
+            sa.or_(R.last_reminded_at.is_(None), R.last_reminded_at < start_of_local_day(now)),
+            R.member_id.in_(sa.select(Member.id).where(Member.status == MemberStatus.active)),
+        )
+        .values(last_reminded_at=now)
+        .returning(R.member_id)
+        .execution_options(synchronize_session=False)
+    )
+    member_ids = sorted(claimed.scalars())
+    if member_ids:
+        day = now.astimezone(SHANGHAI).date().isoformat()
+        notify_many(
+            member_ids,
+            kind="announcement",
+            title=f"【提醒】{announcement.title}",
+            body=announcement.summary,
+            link=MEMBER_LINK.format(id=announcement.id),
+            dedupe_prefix=f"{notification_prefix(announcement.id)}:remind:{day}",
+            data={**_message_data(announcement), "note": "您有一条公告尚未阅读"},
+            push=announcement.push,
+        )
+    record("announcement.remind", staff=staff, target=announcement, reminded=len(member_ids))
+    return len(member_ids)

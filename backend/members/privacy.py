@@ -1,0 +1,193 @@
+"""A member's own data: export everything held about them, and delete their account.
+
+Retention rule (what ``delete_account`` erases and what it keeps):
+
+- **Erased:** the WeChat account (openid, unionid, session key), every session token, the join
+  requests (name, employee number, phone as typed into the app), the subscribe credits, and the
+  member's inbox (all notifications). After this no token works and the openid is unknown to us;
+  logging in again starts a fresh, unbound account.
+- **Roster kept, unbound:** a member whose roster status is ``active`` or ``left`` stays on the roster
+  as it is. The roster is the union's own membership record (kept by union rules whether or not the
+  person uses the mini-program, and maintained by staff), not data the app collected; deleting the
+  app account only removes the link between the roster entry and WeChat.
+- **Roster anonymised:** a member still ``pending`` (never confirmed on the roster) has no status the
+  union must keep, so name, employee number, phone and birthday are replaced by placeholders; the row
+  stays so that history referring to it (audit, group moves) remains consistent.
+- **Audit log kept:** append-only by design (DESIGN.md); a ``member.account_deleted`` row records the
+  deletion itself, with no personal data in it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+
+from backend.audit.models import AuditLog
+from backend.audit.operations import record
+from backend.db import to_local
+from backend.extensions import db
+from backend.members.auth import revoke_all_tokens
+from backend.members.models import ApiToken, JoinRequest, Member, MemberStatus, WechatAccount
+from backend.members.queries import group_display_path
+from backend.notifications.models import Notification, SubscriptionCredit
+
+ANONYMISED_NAME = "已注销用户"
+
+# Other domains add what they hold about a member: name → function(account, member) → JSON-safe data.
+ExportSection = Callable[[WechatAccount, Member | None], Any]
+EXPORT_SECTIONS: dict[str, ExportSection] = {}
+
+
+def _time(value: Any) -> str | None:
+    local = to_local(value)
+    return local.isoformat() if local is not None else None
+
+
+def export_personal_data(account: WechatAccount) -> dict[str, Any]:
+    """Everything held about the account's owner, sensitive values decrypted (for the owner only).
+
+    The session key is left out: it is a credential WeChat issued to this server, not data about the
+    person, and handing it out would let anyone holding the export forge user data.
+    """
+    member = account.member
+    data: dict[str, Any] = {
+        "account": {
+            "id": account.id,
+            "openid": account.openid,
+            "unionid": account.unionid,
+            "created_at": _time(account.created_at),
+            "last_login_at": _time(account.last_login_at),
+            "bound_at": _time(account.bound_at),
+        },
+        "sessions": [
+            {
+                "created_at": _time(t.created_at),
+                "expires_at": _time(t.expires_at),
+                "revoked_at": _time(t.revoked_at),
+            }
+            for t in db.session.scalars(
+                sa.select(ApiToken).where(ApiToken.wechat_account_id == account.id).order_by(ApiToken.id)
+            )
+        ],
+        "member": None,
+        "group_history": [],
+        "join_requests": [
+            {
+                "name": r.name,
+                "employee_no": r.employee_no,
+                "phone": r.phone,
+                "group": group_display_path(r.group) if r.group else None,
+                "status": r.status.value,
+                "created_at": _time(r.created_at),
+                "decided_at": _time(r.decided_at),
+                "decision_comment": r.decision_comment,
+            }
+            for r in account.join_requests
+        ],
+        "notifications": [],
+        "subscription_credits": [
+            {"template_id": c.template_id, "count": c.count, "updated_at": _time(c.updated_at)}
+            for c in db.session.scalars(
+                sa.select(SubscriptionCredit).where(SubscriptionCredit.wechat_account_id == account.id)
+            )
+        ],
+        "activity_log": [],
+    }
+    if member is not None:
+        data["member"] = {
+            "id": member.id,
+            "name": member.name,
+            "employee_no": member.employee_no,
+            "phone": member.phone,
+            "group": group_display_path(member.group),
+            "birthday": member.birthday.isoformat() if member.birthday else None,
+            "joined_on": member.joined_on.isoformat() if member.joined_on else None,
+            "status": member.status.value,
+            "left_on": member.left_on.isoformat() if member.left_on else None,
+            "created_at": _time(member.created_at),
+        }
+        data["group_history"] = [
+            {
+                "from_group": group_display_path(c.from_group) if c.from_group else None,
+                "to_group": group_display_path(c.to_group),
+                "changed_at": _time(c.changed_at),
+                "reason": c.reason,
+            }
+            for c in member.group_changes
+        ]
+        data["notifications"] = [
+            {
+                "id": n.id,
+                "kind": n.kind.value,
+                "title": n.title,
+                "body": n.body,
+                "link": n.link,
+                "created_at": _time(n.created_at),
+                "read_at": _time(n.read_at),
+                "wechat_state": n.wechat_state.value,
+                "sent_at": _time(n.sent_at),
+            }
+            for n in db.session.scalars(
+                sa.select(Notification).where(Notification.member_id == member.id).order_by(Notification.id)
+            )
+        ]
+        data["activity_log"] = [
+            {"action": a.action, "at": _time(a.at), "ip": a.ip, "user_agent": a.user_agent}
+            for a in db.session.scalars(
+                sa.select(AuditLog).where(AuditLog.actor_member_id == member.id).order_by(AuditLog.id)
+            )
+        ]
+    for name, section in EXPORT_SECTIONS.items():
+        data[name] = section(account, member)
+    record(
+        "member.data_exported", member_id=member.id if member else None, target=member, account_id=account.id
+    )
+    return data
+
+
+def delete_account(account: WechatAccount, *, reason: str = "member_request") -> None:
+    """Deletes the WeChat account and the app's data about its owner (the module docstring's rule).
+
+    ``reason``: ``member_request`` (DELETE /me) or ``wechat_cancellation`` (WeChat's push).
+    """
+    member = account.member
+    account_id = account.id
+    revoke_all_tokens(account)
+    if member is not None:
+        db.session.execute(sa.delete(Notification).where(Notification.member_id == member.id))
+        if member.status == MemberStatus.pending:
+            _anonymise(member)
+    db.session.execute(
+        sa.delete(SubscriptionCredit).where(SubscriptionCredit.wechat_account_id == account_id)
+    )
+    db.session.execute(sa.delete(JoinRequest).where(JoinRequest.wechat_account_id == account_id))
+    db.session.execute(sa.delete(ApiToken).where(ApiToken.wechat_account_id == account_id))
+    db.session.execute(sa.delete(WechatAccount).where(WechatAccount.id == account_id))
+    record(
+        "member.account_deleted",
+        member_id=member.id if member else None,
+        target=member,
+        account_id=account_id,
+        reason=reason,
+        roster_kept=member is not None and member.status != MemberStatus.pending,
+    )
+    db.session.flush()
+    db.session.expunge(account)
+    if member is not None:
+        db.session.expire(member)
+
+
+def _anonymise(member: Member) -> None:
+    from backend.members.operations import set_phone
+
+    member.name = ANONYMISED_NAME
+    member.employee_no = f"DELETED-{member.id}"
+    set_phone(member, None)
+    member.birthday = None
+    db.session.flush()
+
+
+def account_by_openid(openid: str) -> WechatAccount | None:
+    return db.session.scalar(sa.select(WechatAccount).where(WechatAccount.openid == openid))

@@ -1,0 +1,124 @@
+"""The notification ledger (one row per member and message) and the subscribe credits we believe in."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend.db import utcnow
+from backend.extensions import db
+from backend.members.models import Member, str_enum
+
+
+class NotificationKind(enum.StrEnum):
+    announcement = "announcement"
+    activity = "activity"
+    application = "application"
+    care = "care"
+    system = "system"
+
+
+class DeliveryState(enum.StrEnum):
+    """The WeChat side of a notification; the inbox copy exists whatever this says.
+
+    pending → sending → sent | no_credit | failed, or pending again (transient failure, with backoff).
+    skipped: push was off, the member has no WeChat account, or the kind has no template.
+    """
+
+    pending = "pending"
+    sending = "sending"
+    sent = "sent"
+    no_credit = "no_credit"
+    failed = "failed"
+    skipped = "skipped"
+
+
+FINAL_STATES = frozenset(
+    {DeliveryState.sent, DeliveryState.no_credit, DeliveryState.failed, DeliveryState.skipped}
+)
+
+DELIVERY_STATE_LABELS = {
+    "pending": "待发送",
+    "sending": "发送中",
+    "sent": "已送达",
+    "no_credit": "未订阅",
+    "failed": "发送失败",
+    "skipped": "不推送",
+}
+
+
+class Notification(db.Model):
+    """One message to one member: the inbox entry and its WeChat delivery (a transactional outbox row)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        # The delivery queue: only unfinished rows are indexed, so the index stays small for ever.
+        sa.Index(
+            "ix_notifications_due",
+            "wechat_state",
+            "next_attempt_at",
+            postgresql_where=sa.text("wechat_state IN ('pending', 'sending')"),
+            sqlite_where=sa.text("wechat_state IN ('pending', 'sending')"),
+        ),
+        sa.Index("ix_notifications_member_created", "member_id", "created_at"),
+        sa.CheckConstraint("wechat_state != 'sent' OR sent_at IS NOT NULL", name="sent_has_time"),
+        sa.CheckConstraint(
+            "wechat_state != 'sending' OR claimed_until IS NOT NULL", name="sending_has_lease"
+        ),
+        sa.CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id", ondelete="CASCADE"))
+    kind: Mapped[NotificationKind] = mapped_column(str_enum(NotificationKind, "notification_kind"))
+    title: Mapped[str] = mapped_column(sa.String(200))
+    body: Mapped[str] = mapped_column(sa.Text, default="")
+    link: Mapped[str | None] = mapped_column(sa.String(500))
+    # The raw values for the subscribe template (before fitting), JSON-safe (datetimes as ISO text).
+    data: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    dedupe_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None]
+
+    wechat_state: Mapped[DeliveryState] = mapped_column(
+        str_enum(DeliveryState, "delivery_state"), default=DeliveryState.pending
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error_code: Mapped[str | None] = mapped_column(sa.String(40))
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    next_attempt_at: Mapped[datetime | None]
+    # A claim: while in the future, the row belongs to one worker (also the fence for its updates).
+    claimed_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+
+    member: Mapped[Member] = relationship()
+
+    @property
+    def wechat_state_label(self) -> str:
+        return DELIVERY_STATE_LABELS[self.wechat_state.value]
+
+    def __repr__(self) -> str:
+        return f"<Notification {self.id} {self.dedupe_key} {self.wechat_state.value}>"
+
+
+class SubscriptionCredit(db.Model):
+    """One-time subscribe credits of a WeChat account for a template, as far as we know.
+
+    WeChat is the authority: a send it accepts spends one, 43101 means there are none left.
+    """
+
+    __tablename__ = "subscription_credits"
+    __table_args__ = (
+        sa.UniqueConstraint("wechat_account_id", "template_id"),
+        sa.CheckConstraint("count >= 0", name="count_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wechat_account_id: Mapped[int] = mapped_column(sa.ForeignKey("wechat_accounts.id", ondelete="CASCADE"))
+    template_id: Mapped[str] = mapped_column(sa.String(64))
+    count: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

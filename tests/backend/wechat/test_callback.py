@@ -1,0 +1,159 @@
+"""GET/POST /wechat/callback: signatures as WeChat computes them (sha1 of the sorted strings), events."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from backend.audit.models import AuditLog
+from backend.extensions import db
+from backend.members.models import WechatAccount
+from backend.notifications.models import SubscriptionCredit
+from backend.wechat.gateway import encrypt_message
+from tests.backend.notifications.helpers import ANNOUNCEMENT_TEMPLATE
+from tests.factories import api_login, auth, bound_member, count, make_union
+
+TOKEN = "callback-token"
+AES_KEY = base64.b64encode(b"k" * 32).decode().rstrip("=")
+
+
+@pytest.fixture
+def callback_on(app, monkeypatch):
+    monkeypatch.setitem(app.config, "WECHAT_TOKEN", TOKEN)
+
+
+def signed(token: str = TOKEN, **extra: str) -> dict[str, str]:
+    timestamp, nonce = str(int(time.time())), "nonce123"
+    signature = hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
+    return {"signature": signature, "timestamp": timestamp, "nonce": nonce, **extra}
+
+
+def push(client, message: dict, **params: str):
+    return client.post(
+        "/wechat/callback",
+        query_string=params or signed(),
+        data=json.dumps(message, ensure_ascii=False),
+        content_type="application/json",
+    )
+
+
+def event(openid: str, name: str, items) -> dict:
+    return {
+        "ToUserName": "gh_union",
+        "FromUserName": openid,
+        "CreateTime": int(time.time()),
+        "MsgType": "event",
+        "Event": name,
+        "List": items,
+    }
+
+
+def credit(app, openid: str) -> int:
+    with app.app_context():
+        return (
+            db.session.scalar(
+                sa.select(SubscriptionCredit.count)
+                .join(WechatAccount, WechatAccount.id == SubscriptionCredit.wechat_account_id)
+                .where(
+                    WechatAccount.openid == openid, SubscriptionCredit.template_id == ANNOUNCEMENT_TEMPLATE
+                )
+            )
+            or 0
+        )
+
+
+def test_url_verification_echoes(client, callback_on):
+    response = client.get("/wechat/callback", query_string=signed(echostr="echo-42"))
+    assert response.status_code == 200 and response.get_data(as_text=True) == "echo-42"
+
+
+def test_bad_signature_is_403_json(client, callback_on):
+    response = client.get("/wechat/callback", query_string=signed(token="wrong", echostr="x"))
+    assert response.status_code == 403 and response.get_json()["error"] == "invalid_signature"
+    assert client.get("/wechat/callback", query_string={"echostr": "x"}).status_code == 403
+    posted = push(client, event("o1", "subscribe_msg_popup_event", []), **signed(token="wrong"))
+    assert posted.status_code == 403 and posted.get_json()["error"] == "invalid_signature"
+
+
+def test_callback_is_off_without_a_token(client):
+    response = client.get("/wechat/callback", query_string=signed(echostr="x"))
+    assert response.status_code == 404 and response.get_json()["error"] == "not_found"
+
+
+def test_malformed_push_is_400_json(client, callback_on):
+    response = client.post("/wechat/callback", query_string=signed(), data=b"<xml>", content_type="text/xml")
+    assert response.status_code == 400 and response.get_json()["error"] == "bad_request"
+
+
+def test_popup_accepts_add_credits_object_or_array(app, client, emu, callback_on):
+    api_login(client, emu, "wx-pop")
+    activity = app.config["WECHAT_TEMPLATES"]["activity"]["template_id"]
+    item = {"TemplateId": ANNOUNCEMENT_TEMPLATE, "SubscribeStatusString": "accept", "PopupScene": "0"}
+    response = push(client, event("wx-pop", "subscribe_msg_popup_event", item))
+    assert response.status_code == 200 and response.get_data(as_text=True) == "success"
+    items = [item, {"TemplateId": activity, "SubscribeStatusString": "reject", "PopupScene": "0"}]
+    push(client, event("wx-pop", "subscribe_msg_popup_event", items))
+    assert credit(app, "wx-pop") == 2
+
+
+def test_change_reject_sets_credit_to_zero(app, client, emu, callback_on):
+    api_login(client, emu, "wx-chg")
+    accept = {"TemplateId": ANNOUNCEMENT_TEMPLATE, "SubscribeStatusString": "accept"}
+    push(client, event("wx-chg", "subscribe_msg_popup_event", [accept, accept]))
+    assert credit(app, "wx-chg") == 2
+    reject = {"TemplateId": ANNOUNCEMENT_TEMPLATE, "SubscribeStatusString": "reject"}
+    push(client, event("wx-chg", "subscribe_msg_change_event", reject))
+    assert credit(app, "wx-chg") == 0
+
+
+def test_sent_event_and_unknown_events_are_accepted(client, callback_on):
+    sent = {"TemplateId": ANNOUNCEMENT_TEMPLATE, "MsgID": "1", "ErrorCode": "0", "ErrorStatus": "success"}
+    assert push(client, event("wx-x", "subscribe_msg_sent_event", sent)).status_code == 200
+    assert push(client, {"MsgType": "text", "Content": "你好"}).status_code == 200
+
+
+def test_authorization_cancellation_deletes_the_account(app, client, emu, callback_on):
+    union = make_union(app)
+    member_id, token = bound_member(app, client, emu, union.group_a, openid="wx-bye")
+    message = event("wx-bye", "user_authorization_cancellation", None)
+    message["OpenID"] = "wx-bye"
+    assert push(client, message).status_code == 200
+    assert client.get("/api/v1/me", headers=auth(token)).status_code == 401
+    assert count(app, WechatAccount) == 0
+    with app.app_context():
+        audit = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "member.account_deleted"))
+        assert audit.actor_member_id == member_id and audit.detail["reason"] == "wechat_cancellation"
+
+
+def test_safe_mode_push_is_decrypted(app, client, emu, callback_on, monkeypatch):
+    monkeypatch.setitem(app.config, "WECHAT_AES_KEY", AES_KEY)
+    api_login(client, emu, "wx-safe")
+    plaintext = json.dumps(
+        event(
+            "wx-safe",
+            "subscribe_msg_popup_event",
+            {"TemplateId": ANNOUNCEMENT_TEMPLATE, "SubscribeStatusString": "accept"},
+        )
+    )
+    params = signed(encrypt_type="aes")
+    body = encrypt_message(
+        token=TOKEN,
+        aes_key=AES_KEY,
+        appid=app.config["WECHAT_APPID"],
+        plaintext=plaintext,
+        timestamp=params["timestamp"],
+        nonce=params["nonce"],
+    )
+    params["msg_signature"] = body["MsgSignature"]
+    envelope = {"ToUserName": "gh_union", "Encrypt": body["Encrypt"]}
+    assert push(client, envelope, **params).status_code == 200
+    assert credit(app, "wx-safe") == 1
+
+    params["msg_signature"] = "0" * 40
+    tampered = push(client, envelope, **params)
+    assert tampered.status_code == 403 and credit(app, "wx-safe") == 1

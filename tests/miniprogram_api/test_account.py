@@ -1,0 +1,120 @@
+"""POST /me/subscriptions, GET /me/export, DELETE /me."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from backend.audit.models import AuditLog
+from backend.extensions import db
+from backend.members.models import ApiToken, JoinRequest, Member, MemberStatus, WechatAccount
+from backend.notifications.models import Notification, SubscriptionCredit
+from tests.backend.notifications.helpers import ANNOUNCEMENT_TEMPLATE, send_notice
+from tests.factories import api_login, auth, bound_member, count, get, make_member, make_union
+
+
+def test_subscriptions_add_one_credit_per_accept(app, client, emu):
+    union = make_union(app)
+    _, token = bound_member(app, client, emu, union.group_a)
+    activity = app.config["WECHAT_TEMPLATES"]["activity"]["template_id"]
+    body = {"results": {ANNOUNCEMENT_TEMPLATE: "accept", activity: "reject"}}
+    response = client.post("/api/v1/me/subscriptions", json=body, headers=auth(token))
+    assert response.status_code == 200
+    assert response.get_json()["credits"]["announcement"] == 1
+    assert response.get_json()["credits"]["activity"] == 0
+    client.post("/api/v1/me/subscriptions", json=body, headers=auth(token))
+    assert client.get("/api/v1/me", headers=auth(token)).get_json()["credits"]["announcement"] == 2
+
+
+def test_subscriptions_refuse_unknown_templates_and_results(app, client, emu):
+    token = api_login(client, emu, "wx-1")
+    unknown = client.post(
+        "/api/v1/me/subscriptions", json={"results": {"tmpl_unknown": "accept"}}, headers=auth(token)
+    )
+    assert unknown.status_code == 422 and unknown.get_json()["error"] == "validation_error"
+    assert unknown.get_json()["message"]
+    bad = client.post(
+        "/api/v1/me/subscriptions", json={"results": {ANNOUNCEMENT_TEMPLATE: "yes"}}, headers=auth(token)
+    )
+    assert bad.status_code == 422
+    assert count(app, SubscriptionCredit) == 0
+
+
+def test_export_holds_everything_about_the_caller_and_nothing_about_others(app, client, emu):
+    union = make_union(app)
+    member_id, token = bound_member(app, client, emu, union.group_a, phone="13912345678")
+    other_id, _ = bound_member(app, client, emu, union.group_a, phone="13800001111")
+    send_notice(app, member_id, key="mine", title="我的通知")
+    send_notice(app, other_id, key="theirs", title="别人的通知")
+    client.post(
+        "/api/v1/me/subscriptions", json={"results": {ANNOUNCEMENT_TEMPLATE: "accept"}}, headers=auth(token)
+    )
+
+    response = client.get("/api/v1/me/export", headers=auth(token))
+    assert response.status_code == 200
+    data = response.get_json()
+    assert data["member"]["phone"] == "13912345678"  # full, decrypted, for the owner
+    assert data["member"]["id"] == member_id
+    assert data["account"]["openid"].startswith("openid-")
+    assert [n["title"] for n in data["notifications"]] == ["我的通知"]
+    assert data["subscription_credits"][0]["template_id"] == ANNOUNCEMENT_TEMPLATE
+    assert data["sessions"] and "token_hash" not in str(data)
+    assert "session_key" not in str(data)
+    assert "13800001111" not in str(data)
+    assert count(app, AuditLog, AuditLog.action == "member.data_exported") == 1
+
+
+def test_delete_me_removes_account_tokens_inbox_and_keeps_the_roster(app, client, emu):
+    union = make_union(app)
+    member_id, token = bound_member(app, client, emu, union.group_a)
+    send_notice(app, member_id, key="mine")
+    client.post(
+        "/api/v1/me/subscriptions", json={"results": {ANNOUNCEMENT_TEMPLATE: "accept"}}, headers=auth(token)
+    )
+
+    assert client.delete("/api/v1/me", headers=auth(token)).status_code == 204
+    assert client.get("/api/v1/me", headers=auth(token)).status_code == 401
+    assert count(app, WechatAccount) == 0 and count(app, ApiToken) == 0
+    assert count(app, Notification) == 0 and count(app, SubscriptionCredit) == 0
+    member = get(app, Member, member_id)
+    assert member is not None and member.status == MemberStatus.active and member.name.startswith("测试")
+    with app.app_context():
+        audit = db.session.scalar(sa.select(AuditLog).where(AuditLog.action == "member.account_deleted"))
+        assert audit.actor_member_id == member_id and audit.detail["reason"] == "member_request"
+        assert audit.detail["roster_kept"] is True
+
+    # Logging in again starts over: a fresh, unbound account.
+    again = api_login(client, emu, f"openid-{member.employee_no}")
+    assert client.get("/api/v1/me", headers=auth(again)).get_json()["status"] == "unbound"
+
+
+def test_delete_me_anonymises_a_member_never_confirmed_on_the_roster(app, client, emu):
+    union = make_union(app)
+    member_id, token = bound_member(app, client, emu, union.group_a, phone="13912345678")
+    with app.app_context():
+        db.session.get(Member, member_id).status = MemberStatus.pending
+        db.session.commit()
+    assert client.delete("/api/v1/me", headers=auth(token)).status_code == 204
+    member = get(app, Member, member_id)
+    assert member.name == "已注销用户" and member.phone is None and member.employee_no.startswith("DELETED-")
+
+
+def test_delete_me_of_an_account_with_a_join_request(app, client, emu):
+    make_union(app)
+    token = api_login(client, emu, "wx-applicant")
+    response = client.post(
+        "/api/v1/me/binding", json={"name": "新职工", "employee_no": "N0001"}, headers=auth(token)
+    )
+    assert response.get_json()["status"] == "pending"
+    assert client.delete("/api/v1/me", headers=auth(token)).status_code == 204
+    assert count(app, JoinRequest) == 0 and count(app, WechatAccount) == 0
+
+
+def test_unrelated_member_is_untouched_by_a_deletion(app, client, emu):
+    union = make_union(app)
+    _, token = bound_member(app, client, emu, union.group_a)
+    other_id, other_token = bound_member(app, client, emu, union.group_a)
+    send_notice(app, other_id, key="theirs")
+    keep = make_member(app, union.group_b)
+    client.delete("/api/v1/me", headers=auth(token))
+    assert client.get("/api/v1/me", headers=auth(other_token)).status_code == 200
+    assert count(app, Notification) == 1 and get(app, Member, keep) is not None

@@ -1,0 +1,174 @@
+"""Who may reach which object: every route that takes an id, for every kind of caller.
+
+Callers: the member the object belongs to (or whose group it is for), another member, the chair of the
+branch that holds the object, the chair of another branch, and nobody. A route added without a row here fails
+`test_every_route_with_an_id_is_in_the_matrix`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from backend.db import unit_of_work
+from backend.extensions import db
+from backend.members.models import JoinRequest
+from backend.staff.models import Role, Staff
+from tests.factories import api_login, auth, bound_member, make_staff, make_union, staff_login
+
+MEMBER, OTHER, STAFF_IN, STAFF_OUT, ANON = (
+    "member",
+    "other_member",
+    "staff_in_scope",
+    "staff_out_of_scope",
+    "anon",
+)
+CALLERS = (MEMBER, OTHER, STAFF_IN, STAFF_OUT, ANON)
+
+ALLOWED = "allowed"  # any answer but 401/403/404/5xx: the caller got through to the object
+LOGIN = "login"  # the admin sends the caller to its login page
+
+
+@dataclass
+class World:
+    ids: dict[str, int]
+    tokens: dict[str, str]
+    usernames: dict[str, str]
+
+
+def _build_world(app: Any, client: Any, emu: Any) -> World:
+    union = make_union(app)
+    member_id, member_token = bound_member(app, client, emu, union.group_a)
+    _, other_token = bound_member(app, client, emu, union.group_b)
+    applicant_token = api_login(client, emu, "wx-applicant")
+    client.post(
+        "/api/v1/me/binding",
+        json={"name": "申请人", "employee_no": "NEW1", "group_id": union.group_a},
+        headers=auth(applicant_token),
+    )
+    chair_a = make_staff(app, Role.chair, union.branch_a, username="chair_a")
+    make_staff(app, Role.chair, union.branch_b, username="chair_b")
+    admin_id = make_staff(app, Role.admin, union.root, username="root_admin")
+    with app.app_context():
+        join_request_id = db.session.scalar(sa.select(JoinRequest.id))
+        ids = {
+            "member": member_id,
+            "group": union.group_a,
+            "join_request": join_request_id,
+            "staff": chair_a,
+        }
+        ids.update(_domain_objects(app, member_id, union.group_a, admin_id))
+    return World(
+        ids=ids,
+        tokens={MEMBER: member_token, OTHER: other_token},
+        # Staff accounts are an admin's business: "in scope" there is the admin of the whole union.
+        usernames={STAFF_IN: "chair_a", STAFF_OUT: "chair_b", "admin": "root_admin"},
+    )
+
+
+def _domain_objects(app: Any, member_id: int, group_id: int, admin_id: int) -> dict[str, int]:
+    """An announcement for group A only, published, and the member's inbox message about it."""
+    from backend.announcements.models import AnnouncementCategory
+    from backend.announcements.operations import create_announcement, publish
+    from backend.members.models import Group
+    from backend.notifications.models import Notification
+
+    with unit_of_work():
+        admin = db.session.get(Staff, admin_id)
+        announcement = create_announcement(
+            staff=admin,
+            title="甲组通知",
+            body_html="<p>仅甲组</p>",
+            category=AnnouncementCategory.notice,
+            groups=[db.session.get(Group, group_id)],
+            whole_union=False,
+            push=False,
+        )
+        publish(announcement, staff=admin)
+        announcement_id = announcement.id
+    message_id = db.session.scalar(sa.select(Notification.id).where(Notification.member_id == member_id))
+    return {"announcement": announcement_id, "message": message_id}
+
+
+# route → (method, url template, {caller: expected}); staff rows use the admin's cookie session.
+API_MEMBER_ONLY = {MEMBER: ALLOWED, OTHER: 404, STAFF_IN: 401, STAFF_OUT: 401, ANON: 401}
+ADMIN_SCOPED = {MEMBER: LOGIN, OTHER: LOGIN, STAFF_IN: ALLOWED, STAFF_OUT: 404, ANON: LOGIN}
+
+MATRIX: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "messages.ReadMessage": ("POST", "/api/v1/me/messages/{message}/read", API_MEMBER_ONLY),
+    "announcements.AnnouncementDetail": ("GET", "/api/v1/announcements/{announcement}", API_MEMBER_ONLY),
+    "admin.member_detail": ("GET", "/admin/members/{member}", ADMIN_SCOPED),
+    "admin.member_edit": ("GET", "/admin/members/{member}/edit", ADMIN_SCOPED),
+    "admin.member_change_group": ("GET", "/admin/members/{member}/group", ADMIN_SCOPED),
+    "admin.member_status": ("POST", "/admin/members/{member}/status/left", ADMIN_SCOPED),
+    "admin.group_new": ("GET", "/admin/groups/{group}/new", ADMIN_SCOPED),
+    "admin.group_rename": ("GET", "/admin/groups/{group}/rename", ADMIN_SCOPED),
+    "admin.group_delete": ("POST", "/admin/groups/{group}/delete", ADMIN_SCOPED),
+    "admin.join_request_review": ("GET", "/admin/join-requests/{join_request}", ADMIN_SCOPED),
+    "admin.join_request_approve": ("POST", "/admin/join-requests/{join_request}/approve", ADMIN_SCOPED),
+    "admin.join_request_reject": ("POST", "/admin/join-requests/{join_request}/reject", ADMIN_SCOPED),
+    "admin.announcement_detail": ("GET", "/admin/announcements/{announcement}", ADMIN_SCOPED),
+    "admin.announcement_edit": ("GET", "/admin/announcements/{announcement}/edit", ADMIN_SCOPED),
+    "admin.announcement_figures": ("GET", "/admin/announcements/{announcement}/figures", ADMIN_SCOPED),
+    "admin.announcement_publish": ("POST", "/admin/announcements/{announcement}/publish", ADMIN_SCOPED),
+    "admin.announcement_remind": ("POST", "/admin/announcements/{announcement}/remind", ADMIN_SCOPED),
+    "admin.announcement_unschedule": ("POST", "/admin/announcements/{announcement}/unschedule", ADMIN_SCOPED),
+    "admin.announcement_withdraw": ("POST", "/admin/announcements/{announcement}/withdraw", ADMIN_SCOPED),
+    # Branch chairs never manage staff accounts, only the admin: a role without the permission gets 403
+    # before anything is loaded (so it reveals nothing about the object).
+    "admin.staff_edit": (
+        "GET",
+        "/admin/staff/{staff}/edit",
+        {MEMBER: LOGIN, OTHER: LOGIN, STAFF_IN: 403, STAFF_OUT: 403, ANON: LOGIN, "admin": ALLOWED},
+    ),
+    "admin.staff_password": (
+        "GET",
+        "/admin/staff/{staff}/password",
+        {MEMBER: LOGIN, OTHER: LOGIN, STAFF_IN: 403, STAFF_OUT: 403, ANON: LOGIN, "admin": ALLOWED},
+    ),
+}
+NOT_OBJECT_ROUTES = {"admin.static", "swagger_ui_asset", "admin.roster_template"}
+
+
+def test_every_route_with_an_id_is_in_the_matrix(app):
+    with_ids = {rule.endpoint for rule in app.url_map.iter_rules() if "<" in rule.rule}
+    assert with_ids - NOT_OBJECT_ROUTES == set(MATRIX), (
+        "add the new route to MATRIX with its expected answers"
+    )
+
+
+CASES = [(endpoint, caller) for endpoint, (_, _, expected) in MATRIX.items() for caller in expected]
+
+
+@pytest.mark.parametrize(("endpoint", "caller"), CASES, ids=[f"{e}-{c}" for e, c in CASES])
+def test_access(app, client, emu, endpoint, caller):
+    world = _build_world(app, client, emu)
+    method, template, expected = MATRIX[endpoint]
+    url = template.format(**world.ids)
+    headers: dict[str, str] = {}
+    if caller in (MEMBER, OTHER):
+        headers = auth(world.tokens[caller])
+    elif caller in world.usernames:
+        assert staff_login(client, world.usernames[caller]).status_code == 302
+    app.config["WTF_CSRF_ENABLED"] = False  # CSRF has its own tests; here only the object check answers
+    try:
+        response = client.open(
+            url,
+            method=method,
+            headers=headers,
+            data={"comment": "核对", "name": "改名", "group_id": world.ids["group"]},
+        )
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = True
+    want = expected[caller]
+    if want == ALLOWED:
+        assert response.status_code not in (401, 403, 404) and response.status_code < 500, (
+            response.status_code
+        )
+    elif want == LOGIN:
+        assert response.status_code == 302 and "/admin/login" in response.headers["Location"]
+    else:
+        assert response.status_code == want, (response.status_code, response.get_data(as_text=True)[:200])
