@@ -25,7 +25,9 @@ run: install
 	$(BIN)/flask seed-demo
 	@set -e; \
 	WECHAT_API_BASE=http://127.0.0.1:$(EMULATOR_PORT)/ $(BIN)/flask wechat-emulator --port $(EMULATOR_PORT) & \
-	EMULATOR=$$!; trap 'kill $$EMULATOR 2>/dev/null' EXIT INT TERM; \
+	EMULATOR=$$!; \
+	( while sleep 60; do $(BIN)/flask run-periodic >/dev/null 2>&1; done ) & PERIODIC=$$!; \
+	trap 'kill $$EMULATOR $$PERIODIC 2>/dev/null' EXIT INT TERM; \
 	echo ""; \
 	echo "  管理后台:      http://127.0.0.1:$(PORT)/admin/   （演示账号见上方，密码 demo12345）"; \
 	echo "  接口文档:      http://127.0.0.1:$(PORT)/api/docs"; \

@@ -17,7 +17,8 @@ from backend.staff.models import ROLE_LABELS, Role, Staff
 
 
 def register(app: Flask) -> None:
-    for command in (seed_demo, create_staff, import_roster, wechat_emulator, purge_expired):
+    # Plain click commands with @with_appcontext: `flask` and app.test_cli_runner() both get a context.
+    for command in (seed_demo, create_staff, import_roster, wechat_emulator, purge_expired, run_periodic):
         app.cli.add_command(command)
 
 
@@ -26,6 +27,7 @@ def _root_group() -> Group | None:
 
 
 @click.command("create-staff")
+@with_appcontext
 @click.argument("username")
 @click.option(
     "--role",
@@ -68,9 +70,9 @@ def create_staff(
 
 
 @click.command("import-roster")
+@with_appcontext
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="只检查，不写入")
-@with_appcontext  # `flask` pushes one itself; app.test_cli_runner() does not
 def import_roster(path: Path, dry_run: bool) -> None:
     """从 Excel（.xlsx）或 CSV 导入会员名册；按工号更新已有会员。"""
     from backend.members.roster import run_cli_import
@@ -79,6 +81,7 @@ def import_roster(path: Path, dry_run: bool) -> None:
 
 
 @click.command("wechat-emulator")
+@with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5001, show_default=True, type=int)
 def wechat_emulator(host: str, port: int) -> None:
@@ -96,6 +99,7 @@ def wechat_emulator(host: str, port: int) -> None:
 
 
 @click.command("purge-expired")
+@with_appcontext
 @click.option("--days", default=30, show_default=True, help="过期多少天后删除登录令牌")
 def purge_expired(days: int) -> None:
     """删除早已过期的登录令牌。"""
@@ -106,7 +110,22 @@ def purge_expired(days: int) -> None:
     click.echo(f"已删除 {count} 个过期令牌")
 
 
+@click.command("run-periodic")
+@with_appcontext
+def run_periodic() -> None:
+    """运行一次定时任务（发布到期的定时公告、补发未送达的推送）。
+
+    生产环境由 celery beat 定时执行；不用 Redis 的单机部署可以用 cron 每分钟运行本命令。
+    """
+    from backend.jobs import publish_due_announcements, sweep_notifications
+
+    published = publish_due_announcements()
+    swept = sweep_notifications()
+    click.echo(f"发布定时公告 {published} 条；推送：找回 {swept['recovered']} 条，待发送 {swept['due']} 条")
+
+
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo() -> None:
     """载入演示数据（仅开发环境）：一个工会、若干分会与小组、会员，以及各角色的后台账号。"""
     from backend.demo import DEMO_PASSWORD, seed
