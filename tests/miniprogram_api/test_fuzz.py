@@ -7,8 +7,8 @@ values of the wrong type, size or encoding; path ids, query strings and the Auth
 from __future__ import annotations
 
 import json
-from urllib.parse import quote
 from typing import Any
+from urllib.parse import quote
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
