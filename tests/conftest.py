@@ -76,6 +76,9 @@ def app_settings(
         "WECHAT_TIMEOUT": 2.0,
         "UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
         "WTF_CSRF_ENABLED": True,
+        # Flask-Limiter keeps one storage per process: an extra app made with REDIS_URL (the worker tests)
+        # must not move the session app's rate limits into a Redis that a test later stops.
+        "RATELIMIT_STORAGE_URI": "memory://",
         "SERVER_NAME": None,
         **extra,
     }
