@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-# (method, path) of API.md that are built so far. Later issues add theirs here.
+# (method, path) of API.md that are built so far (issues 2 and 3). Later issues add theirs here.
 CONTRACT = {
     ("get", "/api/v1/config"),
     ("post", "/api/v1/auth/login"),
@@ -13,6 +13,14 @@ CONTRACT = {
     ("post", "/api/v1/me/binding"),
     ("get", "/api/v1/healthz"),
     ("get", "/api/v1/readyz"),
+    ("post", "/api/v1/me/subscriptions"),
+    ("get", "/api/v1/me/messages"),
+    ("post", "/api/v1/me/messages/{message_id}/read"),
+    ("post", "/api/v1/me/messages/read-all"),
+    ("get", "/api/v1/me/export"),
+    ("delete", "/api/v1/me"),
+    ("get", "/api/v1/announcements"),
+    ("get", "/api/v1/announcements/{announcement_id}"),
 }
 
 
