@@ -9,7 +9,7 @@ from typing import Any
 
 import marshmallow as ma
 import sqlalchemy as sa
-from flask import current_app, g, request
+from flask import g, request
 
 from backend.errors import DomainError, MemberNotActive
 from backend.extensions import db
@@ -93,7 +93,3 @@ def paginate(query: sa.Select[Any], *, page: int, page_size: int) -> dict[str, A
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())) or 0
     items = db.session.scalars(query.limit(page_size).offset((page - 1) * page_size)).all()
     return {"items": items, "page": page, "page_size": page_size, "total": total}
-
-
-def config_value(name: str) -> Any:
-    return current_app.config[name]

@@ -236,12 +236,8 @@ def create_group(name: str, *, parent: Group | None, staff: Staff | None) -> Gro
         if parent is None:
             raise PermissionDenied("只能在您负责的组织下新建下级组织")
         _require(staff, "manage_groups", parent)
-    siblings = sa.select(Group.id).where(
-        Group.name == name, Group.parent_id == (parent.id if parent else None)
-    )
-    if parent is None:
-        siblings = sa.select(Group.id).where(Group.name == name, Group.parent_id.is_(None))
-    if db.session.scalar(siblings) is not None:
+    same_parent = Group.parent_id.is_(None) if parent is None else Group.parent_id == parent.id
+    if db.session.scalar(sa.select(Group.id).where(Group.name == name, same_parent)) is not None:
         raise ValidationFailed(errors={"name": ["同一上级下已有同名组织"]})
     group = Group(name=name, parent=parent)
     db.session.add(group)

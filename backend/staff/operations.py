@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from backend.audit.operations import record
 from backend.db import utcnow
@@ -78,6 +79,14 @@ def set_password(staff: Staff, password: str, *, by: Staff) -> Staff:
     db.session.flush()
     record("staff.password", staff=by, target=staff)
     return staff
+
+
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def _burn_a_hash(password: str) -> bool:
+    check_password_hash(_DUMMY_HASH, password)
+    return False
 
 
 def authenticate_staff(username: str, password: str) -> Staff | None:
