@@ -89,6 +89,7 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "WECHAT_SEND_BACKOFF": float(_env("WECHAT_SEND_BACKOFF", "30") or 30),
         "WECHAT_SEND_BACKOFF_MAX": float(_env("WECHAT_SEND_BACKOFF_MAX", "3600") or 3600),
         "NOTIFICATIONS_BATCH": int(_env("NOTIFICATIONS_BATCH", "50") or 50),
+        "NOTIFICATIONS_SEND_CHUNK": int(_env("NOTIFICATIONS_SEND_CHUNK", "20") or 20),
         "NOTIFICATIONS_DRAIN_TASKS": int(_env("NOTIFICATIONS_DRAIN_TASKS", "4") or 4),
         "NOTIFICATIONS_SWEEP_SECONDS": float(_env("NOTIFICATIONS_SWEEP_SECONDS", "30") or 30),
         "CELERY_QUEUE": _env("CELERY_QUEUE", "celery"),

@@ -9,7 +9,7 @@ Prints messages/second for both and their ratio (target ≥ 0.5). Uses its own t
 SQLite file in a temporary directory, or DATABASE_URL when given (its tables are dropped and rebuilt,
 so point it at a scratch database). See bench/README.md.
 
-    .venv/bin/python bench/fanout.py [--count 20000] [--workers 2] [--concurrency 2]
+    .venv/bin/python bench/fanout.py [--count 20000] [--workers 2] [--concurrency 2] [--chunk 20]
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def raw_capacity(server: EmulatorServer, count: int) -> float:
 
 
 def settings(
-    server: EmulatorServer, database_url: str, redis_url: str | None, tmp: Path, queue: str
+    server: EmulatorServer, database_url: str, redis_url: str | None, tmp: Path, queue: str, chunk: int
 ) -> dict[str, str]:
     return {
         "APP_ENV": "testing",
@@ -93,6 +93,7 @@ def settings(
         "CELERY_QUEUE": queue,
         # Far above what the emulator takes: the bucket's cost is measured, not its limit.
         "WECHAT_SEND_RATE": os.environ.get("WECHAT_SEND_RATE", "100000"),
+        "NOTIFICATIONS_SEND_CHUNK": str(chunk),
     }
 
 
@@ -109,6 +110,7 @@ def build_app(env: dict[str, str]) -> Any:
         "UPLOAD_DIR": env["UPLOAD_DIR"],
         "CELERY_QUEUE": env["CELERY_QUEUE"],
         "WECHAT_SEND_RATE": float(env["WECHAT_SEND_RATE"]),
+        "NOTIFICATIONS_SEND_CHUNK": int(env["NOTIFICATIONS_SEND_CHUNK"]),
     }
     return create_app(config)
 
@@ -205,7 +207,7 @@ def real_path(
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp / 'bench.db'}"
     redis_url = os.environ.get("REDIS_URL")
     queue = f"bench-{uuid.uuid4().hex[:8]}"
-    env = settings(server, database_url, redis_url, tmp, queue)
+    env = settings(server, database_url, redis_url, tmp, queue, args.chunk)
     app = build_app(env)
     reset_database(app)
     member_ids = seed(app, server, count)
@@ -236,6 +238,9 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=20_000)
     parser.add_argument("--workers", type=int, default=2, help="Celery worker processes (with REDIS_URL)")
     parser.add_argument("--concurrency", type=int, default=2, help="pool size of each worker")
+    parser.add_argument(
+        "--chunk", type=int, default=20, help="NOTIFICATIONS_SEND_CHUNK: rows marked sending per commit"
+    )
     args = parser.parse_args()
 
     import logging
@@ -256,7 +261,7 @@ def main() -> None:
         else "embedded (eager)"
     )
     database = "PostgreSQL" if (os.environ.get("DATABASE_URL") or "").startswith("postgres") else "SQLite"
-    print(f"messages:              {args.count}")
+    print(f"messages:              {args.count}   (NOTIFICATIONS_SEND_CHUNK={args.chunk})")
     print(f"raw gateway loop:      {raw:8.0f} msg/s")
     print(f"delivery ({mode}, {database}): {real:8.0f} msg/s  (states: {states}, emulator sends: {sends})")
     print(f"ratio:                 {real / raw:8.2f}  (target >= 0.5)")

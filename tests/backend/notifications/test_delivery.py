@@ -9,10 +9,12 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from backend.config import DEMO_TEMPLATES
-from backend.db import utcnow
+from backend.db import unit_of_work, utcnow
 from backend.extensions import db
+from backend.members.models import Member
 from backend.notifications.delivery import WORKER_LOST, drain, sweep
 from backend.notifications.models import DeliveryState, Notification
+from backend.notifications.operations import notify, notify_many
 from backend.wechat.gateway import gateway
 from tests.backend.notifications.helpers import (
     ANNOUNCEMENT_TEMPLATE,
@@ -218,3 +220,47 @@ def test_a_row_claimed_by_another_worker_is_left_alone(app, client, emu):
     _drain(app)
     assert row(app, notification_id).wechat_state == DeliveryState.pending
     assert subscribe_calls(emu) == 0
+
+
+def test_two_messages_to_one_member_in_one_batch_each_take_their_own_credit(app, client, emu):
+    member_id = _member(app, client, emu)
+    # WeChat would take both, but our ledger holds one credit: only one may go.
+    grant(app, emu, member_id, wechat=2, ours=1)
+    with app.app_context(), unit_of_work():
+        member = db.session.get(Member, member_id)
+        ids = [
+            notify(
+                member,
+                kind="announcement",
+                title=f"通知{n}",
+                body="请查看",
+                link=None,
+                dedupe_key=f"pair:{n}",
+            ).id
+            for n in range(2)
+        ]
+    states = sorted(row(app, notification_id).wechat_state.value for notification_id in ids)
+    assert states == ["no_credit", "sent"]
+    assert emu.stats()["send_count"] == 1
+    assert our_credit(app, member_id) == 0
+
+
+def test_with_small_chunks_every_row_is_sent_once(app, client, emu):
+    union = make_union(app)
+    members = [bound_member(app, client, emu, union.group_a, openid=f"wx-chunk-{n}")[0] for n in range(5)]
+    with app.app_context():
+        gateway.access_token(force_refresh=True)
+    for member_id in members:
+        grant(app, emu, member_id, wechat=1)
+    app.config["NOTIFICATIONS_SEND_CHUNK"] = 2
+    try:
+        with app.app_context(), unit_of_work():
+            notify_many(
+                members, kind="announcement", title="通知", body="请查看", link=None, dedupe_prefix="chunk"
+            )
+    finally:
+        app.config["NOTIFICATIONS_SEND_CHUNK"] = 20
+    with app.app_context():
+        rows = db.session.execute(sa.select(Notification.wechat_state, Notification.attempts)).all()
+    assert rows and all(state == DeliveryState.sent and attempts == 1 for state, attempts in rows)
+    assert len(rows) == 5 and emu.stats()["send_count"] == 5
