@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -93,6 +94,37 @@ def member_detail(member_id: int) -> Any:
     )
 
 
+def _member_fields(form: MemberForm) -> dict[str, Any]:
+    """What the member form says about the person (the group aside): the same when adding and editing."""
+    return {
+        "name": form.name.data or "",
+        "employee_no": form.employee_no.data or "",
+        "phone": form.phone.data,
+        "birthday": form.birthday.data,
+        "joined_on": form.joined_on.data,
+    }
+
+
+def _submit_member_form(form: MemberForm, member: Member | None, save: Callable[[], tuple[int, str]]) -> Any:
+    """A posted member form: `save` runs in one transaction and says (member id, message) on success,
+    which opens the member's page; a refusal shows on the form, as does the form's own validation.
+    """
+    status = 200
+    if form.validate_on_submit():
+        try:
+            with unit_of_work():
+                member_id, message = save()
+        except FORM_ERRORS as error:
+            form.apply_error(error, field="employee_no")
+            status = error.status
+        else:
+            flash(message, "success")
+            return redirect(url_for("admin.member_detail", member_id=member_id))
+    elif form.errors:
+        status = 422
+    return render_template("admin/members/form.html", form=form, member=member), status
+
+
 @bp.route("/members/new", methods=["GET", "POST"])
 @permission_required("edit_members")
 def member_new() -> Any:
@@ -101,29 +133,12 @@ def member_new() -> Any:
     form.group_id.choices = group_choices(group_tree(staff.scope))
     if request.method == "GET" and request.args.get("group", "").isdigit():
         form.group_id.data = int(request.args["group"])
-    status = 200
-    if form.validate_on_submit():
-        try:
-            with unit_of_work():
-                member = create_member(
-                    staff=staff,
-                    name=form.name.data or "",
-                    employee_no=form.employee_no.data or "",
-                    group=group_in_scope(form.group_id.data),
-                    phone=form.phone.data,
-                    birthday=form.birthday.data,
-                    joined_on=form.joined_on.data,
-                )
-                member_id, name = member.id, member.name
-        except FORM_ERRORS as error:
-            form.apply_error(error, field="employee_no")
-            status = error.status
-        else:
-            flash(f"已添加会员「{name}」", "success")
-            return redirect(url_for("admin.member_detail", member_id=member_id))
-    elif form.errors:
-        status = 422
-    return render_template("admin/members/form.html", form=form, member=None), status
+
+    def save() -> tuple[int, str]:
+        member = create_member(staff=staff, group=group_in_scope(form.group_id.data), **_member_fields(form))
+        return member.id, f"已添加会员「{member.name}」"
+
+    return _submit_member_form(form, None, save)
 
 
 @bp.route("/members/<int:member_id>/edit", methods=["GET", "POST"])
@@ -134,28 +149,12 @@ def member_edit(member_id: int) -> Any:
     form = MemberForm(obj=member)
     if request.method == "GET":
         form.phone.data = reveal_phone(member, staff, "edit")
-    status = 200
-    if form.validate_on_submit():
-        try:
-            with unit_of_work():
-                update_member(
-                    member,
-                    staff=staff,
-                    name=form.name.data or "",
-                    employee_no=form.employee_no.data or "",
-                    phone=form.phone.data,
-                    birthday=form.birthday.data,
-                    joined_on=form.joined_on.data,
-                )
-        except FORM_ERRORS as error:
-            form.apply_error(error, field="employee_no")
-            status = error.status
-        else:
-            flash("会员信息已保存", "success")
-            return redirect(url_for("admin.member_detail", member_id=member_id))
-    elif form.errors:
-        status = 422
-    return render_template("admin/members/form.html", form=form, member=member), status
+
+    def save() -> tuple[int, str]:
+        update_member(member, staff=staff, **_member_fields(form))
+        return member_id, "会员信息已保存"
+
+    return _submit_member_form(form, member, save)
 
 
 @bp.route("/members/<int:member_id>/group", methods=["GET", "POST"])

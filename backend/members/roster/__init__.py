@@ -1,0 +1,38 @@
+"""Roster import (会员名册导入) from Excel (.xlsx) or CSV, by `flask import-roster` and the admin.
+
+Valid rows are kept and bad rows are reported, row by row with the reason; the file is not refused
+whole. Staff fix the bad rows and import the same file again: an import is keyed by employee number
+(工号), so a row already on the roster updates that member (a change of group is recorded as a
+转会 with the reason 名册导入) and a row that matches the roster changes nothing. Each row is applied
+inside its own SAVEPOINT, so a row is either applied in full (member, group history, audit rows) or
+not at all, even when the database refuses it half-way. A blank optional cell (手机号, 生日, 入会日期)
+keeps what the roster already holds; clearing a value is done on the member's page. The admin offers
+a dry run (检查) that reports the same errors and counts without writing anything.
+
+The package: ``reading`` (file → rows), ``checking`` (one row's values), ``groups`` (所属组织 → group),
+``importing`` (rows → roster), ``template`` (the blank template), ``cli`` (`flask import-roster`).
+"""
+
+from __future__ import annotations
+
+from backend.members.roster.checking import parse_date, parse_phone
+from backend.members.roster.cli import run_cli_import
+from backend.members.roster.importing import IMPORT_REASON, ImportReport, RowError, import_rows
+from backend.members.roster.reading import MAX_ROWS, RosterRow, read_rows
+from backend.members.roster.template import TEMPLATE_EXAMPLE, TEMPLATE_HEADER, template_bytes
+
+__all__ = [
+    "IMPORT_REASON",
+    "MAX_ROWS",
+    "TEMPLATE_EXAMPLE",
+    "TEMPLATE_HEADER",
+    "ImportReport",
+    "RosterRow",
+    "RowError",
+    "import_rows",
+    "parse_date",
+    "parse_phone",
+    "read_rows",
+    "run_cli_import",
+    "template_bytes",
+]

@@ -1,0 +1,104 @@
+"""Checking one roster row: clean values (name, 工号, phone, dates), or the reasons it cannot be applied."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from backend.members.binding import normalize_employee_no, normalize_name
+from backend.members.models import Group
+from backend.members.roster.reading import Cell, RosterRow
+
+_DATE_PATTERNS = (
+    re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?"),
+    re.compile(r"(\d{4})(\d{2})(\d{2})"),
+    re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日?"),
+)
+_PHONE = re.compile(r"1\d{10}")
+
+
+def cell_text(value: Cell) -> str:
+    if value is None:
+        return ""
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def parse_date(value: Cell) -> date | None:
+    """2024-03-01, 2024/3/1, 2024.3.1, 20240301, 2024年3月1日 or an Excel date cell; None if blank.
+
+    Raises ValueError for anything else, and for dates before 1900 or after today.
+    """
+    if value is None:
+        return None
+    if isinstance(value, date):
+        parsed = value.date() if isinstance(value, datetime) else value
+    else:
+        text = unicodedata.normalize("NFKC", value).strip()
+        for pattern in _DATE_PATTERNS:
+            match = pattern.fullmatch(text)
+            if match:
+                parsed = date(*(int(part) for part in match.groups()))
+                break
+        else:
+            raise ValueError(value)
+    if not date(1900, 1, 1) <= parsed <= date.today():
+        raise ValueError(value)
+    return parsed
+
+
+def parse_phone(value: Cell) -> str | None:
+    """An 11-digit mobile number starting with 1; spaces, dashes and +86 are dropped. None if blank."""
+    if value is None:
+        return None
+    text = re.sub(r"[\s\-()]", "", unicodedata.normalize("NFKC", cell_text(value)))
+    text = re.sub(r"^(?:\+86|0086)", "", text)
+    if len(text) == 13 and text.startswith("86"):
+        text = text[2:]
+    if not _PHONE.fullmatch(text):
+        raise ValueError(value)
+    return text
+
+
+@dataclass
+class CheckedRow:
+    """One row after checking: clean values, or the reasons it cannot be applied."""
+
+    row: RosterRow
+    name: str
+    employee_no: str
+    phone: str | None
+    birthday: date | None
+    joined_on: date | None
+    reasons: list[str]
+    group: Group | None = None
+
+
+def check_row(row: RosterRow) -> CheckedRow:
+    reasons = []
+    name = normalize_name(cell_text(row.name))
+    employee_no = normalize_employee_no(cell_text(row.employee_no))
+    if not name:
+        reasons.append("缺少姓名")
+    elif len(name) > 50:
+        reasons.append("姓名不能超过 50 个字")
+    if not employee_no:
+        reasons.append("缺少工号")
+    elif len(employee_no) > 32:
+        reasons.append("工号不能超过 32 个字符")
+    if row.group is None:
+        reasons.append("缺少所属组织")
+    try:
+        phone = parse_phone(row.phone)
+    except ValueError:
+        phone = None
+        reasons.append("手机号格式不正确")
+    dates: dict[str, date | None] = {}
+    for column, label in (("birthday", "生日"), ("joined_on", "入会日期")):
+        try:
+            dates[column] = parse_date(getattr(row, column))
+        except ValueError:
+            dates[column] = None
+            reasons.append(f"{label}格式不正确（{cell_text(getattr(row, column))}）")
+    return CheckedRow(row, name, employee_no, phone, dates["birthday"], dates["joined_on"], reasons)
