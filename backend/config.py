@@ -92,6 +92,9 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "NOTIFICATIONS_SEND_CHUNK": int(_env("NOTIFICATIONS_SEND_CHUNK", "20") or 20),
         "NOTIFICATIONS_DRAIN_TASKS": int(_env("NOTIFICATIONS_DRAIN_TASKS", "4") or 4),
         "NOTIFICATIONS_SWEEP_SECONDS": float(_env("NOTIFICATIONS_SWEEP_SECONDS", "30") or 30),
+        # Seconds between the mini-program's report of a subscribe tap and WeChat's push of the same tap
+        # within which the two count as one credit (backend/notifications/subscriptions.py).
+        "SUBSCRIBE_PAIRING_WINDOW": float(_env("SUBSCRIBE_PAIRING_WINDOW", "600") or 600),
         "CELERY_QUEUE": _env("CELERY_QUEUE", "celery"),
         "UPLOAD_DIR": _env("UPLOAD_DIR", str(INSTANCE_DIR / "uploads")),
         "UPLOAD_MAX_BYTES": int(_env("UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)) or 0),

@@ -1,4 +1,6 @@
-"""The notification ledger (one row per member and message) and the subscribe credits we believe in."""
+"""The notification ledger (one row per member and message), the subscribe credits we believe in,
+and the reports behind them (subscribe grants, WeChat pushes already handled).
+"""
 
 from __future__ import annotations
 
@@ -122,3 +124,44 @@ class SubscriptionCredit(db.Model):
     template_id: Mapped[str] = mapped_column(sa.String(64))
     count: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class GrantSource(enum.StrEnum):
+    """Who told us about an ``accept``: the mini-program (POST /me/subscriptions) or WeChat's push."""
+
+    client = "client"
+    push = "push"
+
+
+class SubscriptionGrant(db.Model):
+    """One ``accept`` as one source reported it. A tap is usually reported twice (client and push):
+    the second report pairs with the first and adds no credit (backend/notifications/subscriptions.py).
+    """
+
+    __tablename__ = "subscription_grants"
+    __table_args__ = (
+        sa.Index("ix_subscription_grants_pairing", "wechat_account_id", "template_id", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wechat_account_id: Mapped[int] = mapped_column(sa.ForeignKey("wechat_accounts.id", ondelete="CASCADE"))
+    template_id: Mapped[str] = mapped_column(sa.String(64))
+    source: Mapped[GrantSource] = mapped_column(str_enum(GrantSource, "subscription_grant_source"))
+    # Our clock, not WeChat's CreateTime: both sources are timed the same way.
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # The grant from the other source this one was paired with; NULL while unpaired (it added a credit).
+    # No foreign key: purging deletes by age, and the two halves of a pair may fall on either side.
+    paired_with_id: Mapped[int | None]
+
+
+class HandledPush(db.Model):
+    """A WeChat push already applied, by a digest of its content: WeChat re-sends a push it got no
+    quick answer to, and a repeat must not count twice (whichever web process receives it).
+    The digest, not the message, is kept: no openid survives an account deletion here.
+    """
+
+    __tablename__ = "handled_pushes"
+
+    digest: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    event: Mapped[str] = mapped_column(sa.String(64))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

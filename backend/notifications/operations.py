@@ -23,7 +23,14 @@ from backend.db import after_commit, utcnow
 from backend.errors import NotFound, ValidationFailed
 from backend.extensions import db
 from backend.members.models import Member, WechatAccount
-from backend.notifications.models import DeliveryState, Notification, NotificationKind, SubscriptionCredit
+from backend.notifications.models import (
+    DeliveryState,
+    GrantSource,
+    Notification,
+    NotificationKind,
+    SubscriptionCredit,
+)
+from backend.notifications.subscriptions import record_accepts
 
 log = logging.getLogger(__name__)
 
@@ -328,7 +335,8 @@ def set_credit(account: WechatAccount, template_id: str, count: int) -> None:
 
 
 def record_subscriptions(account: WechatAccount, results: Mapping[str, str]) -> dict[str, int]:
-    """What ``wx.requestSubscribeMessage`` answered: one credit per ``accept``; returns credits per kind.
+    """What ``wx.requestSubscribeMessage`` answered: one credit per ``accept``, unless WeChat's push
+    already reported the same tap (backend/notifications/subscriptions.py); returns credits per kind.
 
     reject / ban / filter change nothing: a one-time subscription already granted stays valid.
     """
@@ -341,8 +349,6 @@ def record_subscriptions(account: WechatAccount, results: Mapping[str, str]) -> 
             errors[f"results.{template_id}"] = ["订阅结果应为 accept、reject、ban 或 filter"]
     if errors:
         raise ValidationFailed("订阅消息模板或结果有误，请重新进入小程序后再试", errors=errors)
-    for template_id, result in results.items():
-        if result == "accept":
-            add_credits(account, template_id, 1)
-    db.session.flush()
+    accepted = [template_id for template_id, result in results.items() if result == "accept"]
+    record_accepts(account, accepted, source=GrantSource.client)
     return credits_for(account)

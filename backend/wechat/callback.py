@@ -4,11 +4,15 @@
   sha1(sorted(WECHAT_TOKEN, timestamp, nonce)); 403 otherwise.
 - ``POST`` takes JSON-mode pushes, plain or safe mode (``encrypt_type=aes``: the body is
   ``{"ToUserName", "Encrypt"}`` and ``msg_signature`` signs the ciphertext; WECHAT_AES_KEY decrypts).
-  Handled events: ``subscribe_msg_popup_event`` (each ``accept`` is one credit),
+  Handled events: ``subscribe_msg_popup_event`` (each ``accept`` is one credit, unless the
+  mini-program already reported the same tap: backend/notifications/subscriptions.py),
   ``subscribe_msg_change_event`` (``reject``: the member turned the template off, credits 0),
   ``subscribe_msg_sent_event`` (logged), ``user_authorization_cancellation`` /
   ``user_authorization_revoke`` (the same account deletion as ``DELETE /me``). ``List`` may be an
   object or an array. The answer is ``success``.
+- A push WeChat re-sends (it got no quick answer; same FromUserName, CreateTime, Event and content) is
+  answered ``success`` and not applied again: a digest of each push applied is kept in the database
+  (``handled_pushes``), so this holds across any number of web processes.
 
 Without WECHAT_TOKEN the callback does not exist (404). Signature checks and decryption are the
 gateway's (the only module that imports wechatpy).
@@ -25,7 +29,9 @@ from flask import Blueprint, Response, current_app, request
 from backend.db import unit_of_work
 from backend.errors import DomainError, NotFound
 from backend.members.privacy import account_by_openid, delete_account
-from backend.notifications.operations import add_credits, kind_of_template, set_credit
+from backend.notifications.models import GrantSource
+from backend.notifications.operations import kind_of_template, set_credit
+from backend.notifications.subscriptions import first_delivery, record_accepts
 from backend.wechat.gateway import WechatSignatureError, decrypt_message, verify_signature
 
 log = logging.getLogger(__name__)
@@ -76,7 +82,11 @@ def receive_push() -> Response:
     if request.args.get("encrypt_type") == "aes" or "Encrypt" in message:
         message = _decrypt(token, message)
     with unit_of_work():
-        handle_event(message)
+        # The key and the push's effects commit together: a push whose handling failed left no key.
+        if first_delivery(message):
+            handle_event(message)
+        else:
+            log.info("wechat push %s repeated by WeChat; already handled", message.get("Event") or "-")
     return Response("success", mimetype="text/plain")
 
 
@@ -147,11 +157,14 @@ def handle_event(message: dict[str, Any]) -> None:
         log.info("wechat %s for an openid we do not know; ignored", event)
         return
     known = kind_of_template()
+    accepted: list[str] = []
     for item in _items(message.get("List")):
         template_id, status = str(item.get("TemplateId") or ""), item.get("SubscribeStatusString")
         if template_id not in known:
             continue
         if event == "subscribe_msg_popup_event" and status == "accept":
-            add_credits(account, template_id, 1)
+            accepted.append(template_id)
         elif event == "subscribe_msg_change_event" and status == "reject":
             set_credit(account, template_id, 0)
+    if accepted:
+        record_accepts(account, accepted, source=GrantSource.push)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
 import sqlalchemy as sa
 
 from backend.audit.models import AuditLog
 from backend.extensions import db
 from backend.members.models import ApiToken, JoinRequest, Member, MemberStatus, WechatAccount
-from backend.notifications.models import Notification, SubscriptionCredit
+from backend.notifications.models import Notification, SubscriptionCredit, SubscriptionGrant
 from tests.backend.notifications.helpers import ANNOUNCEMENT_TEMPLATE, send_notice
+from tests.backend.wechat.pushes import TOKEN, event, popup, push
 from tests.factories import api_login, auth, bound_member, count, get, make_member, make_union
 
 
@@ -23,6 +27,52 @@ def test_subscriptions_add_one_credit_per_accept(app, client, emu):
     assert response.get_json()["credits"]["activity"] == 0
     client.post("/api/v1/me/subscriptions", json=body, headers=auth(token))
     assert client.get("/api/v1/me", headers=auth(token)).get_json()["credits"]["announcement"] == 2
+
+
+@pytest.fixture
+def callback_on(app, monkeypatch):
+    monkeypatch.setitem(app.config, "WECHAT_TOKEN", TOKEN)
+
+
+def report(client, token: str, results: dict[str, str]) -> dict[str, int]:
+    response = client.post("/api/v1/me/subscriptions", json={"results": results}, headers=auth(token))
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["credits"]
+
+
+# c: the mini-program's report of a tap (POST /me/subscriptions); p: WeChat's push of a tap.
+@pytest.mark.parametrize("order", ["cp", "pc", "ccpp", "cpcp", "cppc", "pccp", "pcpc", "ppcc"])
+def test_each_tap_counts_once_whatever_order_its_two_reports_arrive_in(app, client, emu, callback_on, order):
+    token = api_login(client, emu, "wx-tap")
+    first_push = int(time.time())
+    reports = {"c": 0, "p": 0}
+    for source in order:
+        if source == "c":
+            credits = report(client, token, {ANNOUNCEMENT_TEMPLATE: "accept"})["announcement"]
+        else:
+            message = popup("wx-tap", ANNOUNCEMENT_TEMPLATE, at=first_push + 20 * reports["p"])
+            assert push(client, message).get_data(as_text=True) == "success"
+            credits = client.get("/api/v1/me", headers=auth(token)).get_json()["credits"]["announcement"]
+        reports[source] += 1
+        # The taps both sources told us about so far: a report pairs with the other side's or adds one.
+        assert credits == max(reports.values()), (order, reports)
+    assert credits == len(order) // 2
+    with app.app_context():
+        assert all(g.paired_with_id for g in db.session.scalars(sa.select(SubscriptionGrant)))
+
+
+def test_one_tap_on_several_templates_counts_once_per_accepted_template(app, client, emu, callback_on):
+    token = api_login(client, emu, "wx-several")
+    activity = app.config["WECHAT_TEMPLATES"]["activity"]["template_id"]
+    care = app.config["WECHAT_TEMPLATES"]["care"]["template_id"]
+    items = [
+        {"TemplateId": care, "SubscribeStatusString": "reject"},
+        {"TemplateId": activity, "SubscribeStatusString": "accept"},
+        {"TemplateId": ANNOUNCEMENT_TEMPLATE, "SubscribeStatusString": "accept"},
+    ]
+    push(client, event("wx-several", "subscribe_msg_popup_event", items))
+    credits = report(client, token, {ANNOUNCEMENT_TEMPLATE: "accept", activity: "accept", care: "reject"})
+    assert credits == {"announcement": 1, "activity": 1, "application": 0, "care": 0}
 
 
 def test_subscriptions_refuse_unknown_templates_and_results(app, client, emu):
@@ -75,6 +125,7 @@ def test_delete_me_removes_account_tokens_inbox_and_keeps_the_roster(app, client
     assert client.get("/api/v1/me", headers=auth(token)).status_code == 401
     assert count(app, WechatAccount) == 0 and count(app, ApiToken) == 0
     assert count(app, Notification) == 0 and count(app, SubscriptionCredit) == 0
+    assert count(app, SubscriptionGrant) == 0  # the record of the worker's taps goes with the account
     member = get(app, Member, member_id)
     assert member is not None and member.status == MemberStatus.active and member.name.startswith("测试")
     with app.app_context():

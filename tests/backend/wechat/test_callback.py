@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import time
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -13,44 +12,24 @@ import sqlalchemy as sa
 from backend.audit.models import AuditLog
 from backend.extensions import db
 from backend.members.models import WechatAccount
-from backend.notifications.models import SubscriptionCredit
+from backend.notifications.models import HandledPush, SubscriptionCredit, SubscriptionGrant
 from backend.wechat.gateway import encrypt_message
 from tests.backend.notifications.helpers import ANNOUNCEMENT_TEMPLATE
+from tests.backend.wechat.pushes import (
+    AES_KEY,
+    TOKEN,
+    event,
+    popup,
+    push,
+    safe_mode_push,
+    signed,
+)
 from tests.factories import api_login, auth, bound_member, count, make_union
-
-TOKEN = "callback-token"
-AES_KEY = base64.b64encode(b"k" * 32).decode().rstrip("=")
 
 
 @pytest.fixture
 def callback_on(app, monkeypatch):
     monkeypatch.setitem(app.config, "WECHAT_TOKEN", TOKEN)
-
-
-def signed(token: str = TOKEN, **extra: str) -> dict[str, str]:
-    timestamp, nonce = str(int(time.time())), "nonce123"
-    signature = hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
-    return {"signature": signature, "timestamp": timestamp, "nonce": nonce, **extra}
-
-
-def push(client, message: dict, **params: str):
-    return client.post(
-        "/wechat/callback",
-        query_string=params or signed(),
-        data=json.dumps(message, ensure_ascii=False),
-        content_type="application/json",
-    )
-
-
-def event(openid: str, name: str, items) -> dict:
-    return {
-        "ToUserName": "gh_union",
-        "FromUserName": openid,
-        "CreateTime": int(time.time()),
-        "MsgType": "event",
-        "Event": name,
-        "List": items,
-    }
 
 
 def credit(app, openid: str) -> int:
@@ -157,3 +136,77 @@ def test_safe_mode_push_is_decrypted(app, client, emu, callback_on, monkeypatch)
     params["msg_signature"] = "0" * 40
     tampered = push(client, envelope, **params)
     assert tampered.status_code == 403 and credit(app, "wx-safe") == 1
+
+
+# --- pushes WeChat repeats --------------------------------------------------------------------------
+
+
+def test_a_push_repeated_by_wechat_is_answered_and_applied_once(app, client, emu, callback_on):
+    token = api_login(client, emu, "wx-rep")
+    message = popup("wx-rep", ANNOUNCEMENT_TEMPLATE)
+    for _ in range(4):  # the first delivery and WeChat's three retries
+        response = push(client, message)
+        assert response.status_code == 200 and response.get_data(as_text=True) == "success"
+    assert credit(app, "wx-rep") == 1
+    assert count(app, SubscriptionGrant) == 1 and count(app, HandledPush) == 1  # the key is in the database
+    # The repeats did not stand in for the client's report of the same tap: it still pairs.
+    body = {"results": {ANNOUNCEMENT_TEMPLATE: "accept"}}
+    response = client.post("/api/v1/me/subscriptions", json=body, headers=auth(token))
+    assert response.get_json()["credits"]["announcement"] == 1
+
+
+def test_a_repeated_safe_mode_push_is_applied_once_whatever_its_envelope(
+    app, client, emu, callback_on, monkeypatch
+):
+    monkeypatch.setitem(app.config, "WECHAT_AES_KEY", AES_KEY)
+    api_login(client, emu, "wx-safe-rep")
+    message = popup("wx-safe-rep", ANNOUNCEMENT_TEMPLATE)
+    assert safe_mode_push(app, client, message, "nonce-a").get_data(as_text=True) == "success"
+    assert safe_mode_push(app, client, message, "nonce-b").get_data(as_text=True) == "success"
+    assert credit(app, "wx-safe-rep") == 1
+
+
+def test_pushes_that_differ_in_time_or_content_are_each_applied(app, client, emu, callback_on):
+    api_login(client, emu, "wx-two")
+    at = int(time.time())
+    push(client, popup("wx-two", ANNOUNCEMENT_TEMPLATE, at=at))
+    push(client, popup("wx-two", ANNOUNCEMENT_TEMPLATE, at=at + 30))  # a second tap
+    push(client, popup("wx-two", ANNOUNCEMENT_TEMPLATE, "reject", at=at + 30))
+    assert credit(app, "wx-two") == 2 and count(app, HandledPush) == 3
+
+
+def test_a_repeated_cancellation_does_not_delete_the_account_made_since(app, client, emu, callback_on):
+    union = make_union(app)
+    bound_member(app, client, emu, union.group_a, openid="wx-again")
+    message = event("wx-again", "user_authorization_cancellation", None)
+    message["OpenID"] = "wx-again"
+    assert push(client, message).get_data(as_text=True) == "success"
+    assert count(app, WechatAccount) == 0
+    # The worker comes back at once; WeChat, which got no quick answer, re-sends the cancellation.
+    token = api_login(client, emu, "wx-again")
+    response = push(client, message)
+    assert response.status_code == 200 and response.get_data(as_text=True) == "success"
+    assert client.get("/api/v1/me", headers=auth(token)).status_code == 200
+    assert count(app, AuditLog, AuditLog.action == "member.account_deleted") == 1
+
+
+# --- pairing with the client's report -------------------------------------------------------------------
+
+
+def test_a_push_long_after_the_client_report_is_another_tap(app, client, emu, callback_on):
+    token = api_login(client, emu, "wx-late")
+    body = {"results": {ANNOUNCEMENT_TEMPLATE: "accept"}}
+    client.post("/api/v1/me/subscriptions", json=body, headers=auth(token))
+    window = timedelta(seconds=app.config["SUBSCRIBE_PAIRING_WINDOW"])
+    with app.app_context():
+        grant = db.session.scalar(sa.select(SubscriptionGrant))
+        grant.received_at -= window + timedelta(seconds=1)  # the report came 10 min 1 s before the push
+        db.session.commit()
+    push(client, popup("wx-late", ANNOUNCEMENT_TEMPLATE))
+    assert credit(app, "wx-late") == 2
+
+
+def test_a_push_for_an_unknown_openid_is_answered_and_changes_nothing(app, client, callback_on):
+    response = push(client, popup("wx-nobody", ANNOUNCEMENT_TEMPLATE))
+    assert response.status_code == 200 and response.get_data(as_text=True) == "success"
+    assert count(app, SubscriptionGrant) == 0 and count(app, SubscriptionCredit) == 0
