@@ -72,6 +72,7 @@ NAV = (
     ("roster", "导入名册", "admin.roster_upload", "import_roster"),
     ("announcements", "公告通知", "admin.announcements_list", "manage_announcements"),
     ("staff", "后台账号", "admin.staff_list", "manage_staff"),
+    ("audit", "审计日志", "admin.audit_list", "view_audit_log"),
 )
 
 

@@ -1,20 +1,20 @@
-"""Signing in and out of the admin (Flask-Login), with throttled login attempts."""
+"""Signing in and out of the admin (Flask-Login), with throttled login attempts; 修改密码 (one's own)."""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from admin.blueprint import bp
-from admin.forms import EmptyForm, LoginForm
+from admin.blueprint import FORM_ERRORS, bp, current_staff
+from admin.forms import ChangePasswordForm, EmptyForm, LoginForm
 from backend.db import unit_of_work
 from backend.extensions import db, limiter, login_manager
 from backend.staff.models import Staff
-from backend.staff.operations import authenticate_staff
+from backend.staff.operations import authenticate_staff, change_own_password
 
 login_manager.login_view = "admin.login"
 login_manager.login_message = "请先登录管理后台"
@@ -87,3 +87,48 @@ def logout() -> Any:
     session.clear()
     flash("您已安全退出", "success")
     return redirect(url_for("admin.login"))
+
+
+def _password_staff_key() -> str:
+    # Runs before the login check: an anonymous caller has no id (and is sent to the login page).
+    return f"admin-password-staff:{getattr(current_user, 'id', '')}"
+
+
+def _wrong_current_password(response: Response) -> bool:
+    # Like the login, only guesses count: a typo in the new password twice does not use up the limit.
+    return bool(g.get("wrong_current_password"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_wrong_current_password)
+@limiter.limit(
+    _login_limit, key_func=_password_staff_key, methods=["POST"], deduct_when=_wrong_current_password
+)
+def change_password() -> Any:
+    """修改密码: any signed-in staff member, proving it with the current password."""
+    staff = current_staff()
+    form = ChangePasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            with unit_of_work():
+                changed = change_own_password(
+                    staff,
+                    current_password=form.current_password.data or "",
+                    new_password=form.password.data or "",
+                )
+        except FORM_ERRORS as error:
+            form.apply_error(error, field="password")
+            status = error.status
+        else:
+            if changed:
+                # session_version moved on: every other browser is signed out; this one signs in again.
+                login_user(staff)
+                flash("密码已修改。您在其他电脑或浏览器上的登录已全部退出", "success")
+                return redirect(url_for("admin.dashboard"))
+            g.wrong_current_password = True
+            form.current_password.errors = ["当前密码不正确，请重新输入"]
+            status = 422
+    elif form.errors:
+        status = 422
+    return render_template("admin/account/password.html", form=form), status

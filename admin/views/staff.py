@@ -27,6 +27,7 @@ PERMISSION_LABELS = {
     "review_join_requests": "入会审核",
     "manage_staff": "管理后台账号",
     "manage_announcements": "发布公告",
+    "view_audit_log": "查看审计日志",
 }
 
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.db import utcnow
 from backend.extensions import db
+
+if TYPE_CHECKING:
+    from backend.members.models import Member
+    from backend.staff.models import Staff
 
 
 class AuditLog(db.Model):
@@ -26,6 +30,12 @@ class AuditLog(db.Model):
     detail: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     ip: Mapped[str] = mapped_column(sa.String(64), default="")
     user_agent: Mapped[str] = mapped_column(sa.String(200), default="")
+
+    # For reading the log (the 审计日志 page); never written through.
+    actor_staff: Mapped[Staff | None] = relationship(viewonly=True)
+    actor_member: Mapped[Member | None] = relationship(
+        primaryjoin="foreign(AuditLog.actor_member_id) == Member.id", viewonly=True
+    )
 
 
 class AuditLogIsAppendOnly(RuntimeError):

@@ -30,6 +30,8 @@ ROLE_LABELS = {
 }
 
 # What each role may do, inside its scope. Kept as data so the admin can show it and tests can read it.
+# view_audit_log (审计日志): the admin and the chair, who answer for what staff in their scope do; officers
+# and group leaders are the people whose work the log records, so they do not read it.
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.admin: frozenset(
         {
@@ -40,6 +42,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             "review_join_requests",
             "manage_staff",
             "manage_announcements",
+            "view_audit_log",
         }
     ),
     Role.chair: frozenset(
@@ -50,6 +53,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             "manage_groups",
             "review_join_requests",
             "manage_announcements",
+            "view_audit_log",
         }
     ),
     Role.officer: frozenset(

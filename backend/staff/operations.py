@@ -81,6 +81,26 @@ def set_password(staff: Staff, password: str, *, by: Staff) -> Staff:
     return staff
 
 
+def change_own_password(staff: Staff, *, current_password: str, new_password: str) -> bool:
+    """A staff member changes their own password, proving who they are with the current one.
+
+    False, changing nothing, when the current password is wrong: that attempt is audited like a failed
+    login, so the caller commits either way. On success every open session of this person ends
+    (session_version); the door signs the session that made the change in again.
+    """
+    if not staff.check_password(current_password):
+        record("staff.password_change_failed", staff=staff, target=staff)
+        return False
+    _check_password(new_password)
+    if new_password == current_password:
+        raise ValidationFailed(errors={"password": ["新密码不能与当前密码相同"]})
+    staff.set_password(new_password)
+    staff.session_version += 1
+    db.session.flush()
+    record("staff.password_change", staff=staff, target=staff)
+    return True
+
+
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 

@@ -1,0 +1,172 @@
+"""How the audit log reads in Chinese: actions, the kinds of record they touch, and their details.
+
+Every action written by a `record(...)` call has a label here (a test checks the source for them); an
+action without one is shown by its code, so a new action is never hidden, only untranslated.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from backend.members.models import MEMBER_STATUS_LABELS
+from backend.staff.models import ROLE_LABELS
+
+if TYPE_CHECKING:
+    from backend.audit.models import AuditLog
+
+ACTION_LABELS: dict[str, str] = {
+    "staff.login": "登录后台",
+    "staff.login_failed": "登录失败",
+    "staff.create": "新建后台账号",
+    "staff.update": "修改后台账号",
+    "staff.password": "重设账号密码",
+    "staff.password_change": "修改本人密码",
+    "staff.password_change_failed": "修改密码时当前密码不正确",
+    "member.create": "添加会员",
+    "member.update": "修改会员信息",
+    "member.change_group": "转会",
+    "member.status": "更改会员状态（离会/恢复）",
+    "member.view_phone": "查看会员完整手机号",
+    "member.bind": "职工在小程序认证会员身份",
+    "member.data_exported": "职工导出本人数据",
+    "member.account_deleted": "职工注销小程序账号",
+    "join_request.approved": "入会申请通过",
+    "join_request.rejected": "入会申请不通过",
+    "roster.import": "导入会员名册",
+    "group.create": "新建组织",
+    "group.rename": "组织改名",
+    "group.delete": "删除组织",
+    "announcement.create": "新建公告",
+    "announcement.update": "修改公告",
+    "announcement.schedule": "设置定时发布",
+    "announcement.unschedule": "取消定时发布",
+    "announcement.publish": "发布公告",
+    "announcement.withdraw": "撤回公告",
+    "announcement.remind": "提醒未读会员",
+    "announcement.attach": "添加公告附件",
+    "announcement.detach": "删除公告附件",
+    "audit.export": "导出审计日志",
+}
+
+# AuditLog.object_type is the table name of the record an action touched.
+OBJECT_TYPE_LABELS: dict[str, str] = {
+    "staff": "后台账号",
+    "members": "会员",
+    "groups": "组织",
+    "join_requests": "入会申请",
+    "announcements": "公告",
+}
+
+DETAIL_LABELS: dict[str, str] = {
+    "username": "登录名",
+    "role": "角色",
+    "scope": "负责范围（组织编号）",
+    "fields": "修改的项目",
+    "reason": "原因",
+    "comment": "备注",
+    "page": "页面",
+    "employee_no": "工号",
+    "group_id": "组织编号",
+    "from_group": "原组织编号",
+    "to_group": "新组织编号",
+    "name": "名称",
+    "old": "原名称",
+    "new": "新名称",
+    "title": "标题",
+    "publish_at": "定时发布时间",
+    "reminded": "提醒人数",
+    "total": "总行数",
+    "created": "新增",
+    "updated": "更新",
+    "unchanged": "无变化",
+    "errors": "有误行数",
+    "rows": "导出条数",
+    "filters": "筛选条件",
+    "action": "操作",
+    "staff_id": "操作人编号",
+    "object_type": "对象类型",
+    "object_id": "对象编号",
+    "date_from": "开始日期",
+    "date_to": "结束日期",
+    "from_status": "原状态",
+    "to_status": "新状态",
+    "whole_union": "面向全体会员",
+    "group_ids": "面向的组织编号",
+    "recipients": "接收人数",
+    "messages": "发出消息数",
+    "scheduled": "定时自动发布",
+    "roster_kept": "保留名册记录",
+    "upload_id": "附件编号",
+    "uploads": "附件",
+    "id": "编号",
+    "sha256": "文件校验码",
+    "filename": "文件名",
+    "account_id": "微信账号编号",
+    "openid_account": "微信账号编号",
+}
+
+# Values of "fields" (what a change touched), as the forms call them.
+FIELD_LABELS: dict[str, str] = {
+    "name": "姓名",
+    "display_name": "姓名",
+    "employee_no": "工号",
+    "phone": "手机号",
+    "birthday": "生日",
+    "joined_on": "入会日期",
+    "role": "角色",
+    "scope_group_id": "负责范围",
+    "is_enabled": "启用状态",
+}
+
+
+# Detail values that are codes, read as their domain names them.
+VALUE_LABELS: dict[str, dict[str, str]] = {
+    "from_status": MEMBER_STATUS_LABELS,
+    "to_status": MEMBER_STATUS_LABELS,
+    "role": ROLE_LABELS,
+    "page": {"detail": "会员详情页", "edit": "编辑会员页"},
+}
+
+
+def action_label(action: str) -> str:
+    return ACTION_LABELS.get(action, action)
+
+
+def object_type_label(object_type: str) -> str:
+    return OBJECT_TYPE_LABELS.get(object_type, object_type)
+
+
+def _value_text(key: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, list | tuple):
+        if key == "fields":
+            return "、".join(FIELD_LABELS.get(str(v), str(v)) for v in value)
+        return "、".join(
+            f"（{_value_text(key, v)}）" if isinstance(v, dict) else _value_text(key, v) for v in value
+        )
+    if isinstance(value, dict):
+        return "，".join(f"{DETAIL_LABELS.get(k, k)}：{_value_text(k, v)}" for k, v in value.items())
+    if value is None or value == "":
+        return "—"
+    return VALUE_LABELS.get(key, {}).get(str(value), str(value))
+
+
+def describe_detail(detail: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """The detail of an audit row as (label, text) pairs, in the order it was written."""
+    if not isinstance(detail, dict):
+        return []
+    return [(DETAIL_LABELS.get(key, key), _value_text(key, value)) for key, value in detail.items()]
+
+
+def actor_text(entry: AuditLog) -> str:
+    """Who did it, as a person reads it: a staff member, a worker, the operator's shell, or nobody known."""
+    if entry.actor_staff is not None:
+        return f"{entry.actor_staff.display_name}（{entry.actor_staff.username}）"
+    if entry.actor_member is not None:
+        return f"职工 {entry.actor_member.name}（工号 {entry.actor_member.employee_no}）"
+    if entry.actor_member_id is not None:
+        return f"职工（编号 {entry.actor_member_id}）"
+    if entry.ip == "cli":
+        return "命令行或后台任务"
+    return "系统（未记录操作人）"
