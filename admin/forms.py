@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileAllowed, FileField, FileRequired
+from flask_wtf.file import FileAllowed, FileField, FileRequired, MultipleFileField
 from wtforms import (
     BooleanField,
     DateField,
     HiddenField,
     PasswordField,
+    RadioField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
+from wtforms.fields import DateTimeLocalField
 from wtforms.meta import DefaultMeta
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
+from backend.announcements.models import CATEGORY_LABELS
+from backend.announcements.sanitize import BODY_HINT
+from backend.db import SHANGHAI
 from backend.errors import DomainError
 from backend.members.models import Group
 from backend.staff.models import ROLE_LABELS
@@ -212,3 +218,62 @@ class RosterUploadForm(Form):
 
 class RosterConfirmForm(Form):
     upload_id = HiddenField(validators=[DataRequired(), Length(max=64)])
+
+
+# --- announcements -----------------------------------------------------------------------------
+
+TO_GROUPS = SelectChoice("groups", "指定组织（含其下级组织）")
+TO_UNION = SelectChoice("union", "全体会员")
+
+
+class AnnouncementForm(Form):
+    title = StringField(
+        "标题", validators=[DataRequired("请填写标题"), Length(max=100, message="标题不能超过 100 个字")]
+    )
+    category = SelectField(
+        "类别", choices=[SelectChoice(v, label) for v, label in CATEGORY_LABELS.items()], default="notice"
+    )
+    body_html = TextAreaField("正文", validators=[DataRequired("请填写正文")], description=BODY_HINT)
+    audience = RadioField("发送范围", choices=[TO_GROUPS, TO_UNION], default="groups")
+    groups = SelectMultipleField("组织", coerce=int, description="按住 Ctrl 可多选；选分会即包含其下所有小组")
+    pinned = BooleanField("置顶")
+    push = BooleanField("同时发送微信订阅消息", default=True)
+    publish_at = DateTimeLocalField(
+        "定时发布",
+        format="%Y-%m-%dT%H:%M",
+        validators=[Optional()],
+        description="北京时间；不填则保存为草稿，在预览页点「立即发布」",
+    )
+    # Checked by content in backend/uploads (type and size), not by the names the browser sends.
+    attachments = MultipleFileField("添加附件")
+
+    def publish_at_utc(self) -> datetime | None:
+        value = self.publish_at.data
+        return value.replace(tzinfo=SHANGHAI) if value else None
+
+
+# --- my password, the audit log ----------------------------------------------------------------
+
+
+class ChangePasswordForm(PasswordForm):
+    current_password = PasswordField("当前密码", validators=[DataRequired("请填写当前密码"), Length(max=200)])
+
+
+class AuditFilterForm(Form):
+    """The 审计日志 filters: read from the query string (a GET form, so no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    staff_id = SelectField("操作人", default="")  # choices: the view fills them from the viewer's scope
+    action = SelectField("操作", default="")
+    object_type = SelectField("对象类型", default="")
+    object_id = StringField(
+        "对象编号", validators=[Optional(), Regexp(r"^\d{1,9}$", message="对象编号应为数字")]
+    )
+    date_from = ChineseDateField("开始日期", validators=[Optional()])
+    date_to = ChineseDateField("结束日期", validators=[Optional()])
+
+    def validate_date_to(self, field: Any) -> None:
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError("结束日期不能早于开始日期")

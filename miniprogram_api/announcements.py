@@ -8,20 +8,28 @@ is 404, exactly like a missing id; a withdrawn one that the caller could have re
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import marshmallow as ma
-import sqlalchemy as sa
+from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from backend.announcements.models import Announcement, AnnouncementCategory
-from backend.announcements.operations import record_read
 from backend.announcements.queries import announcement_for_member, is_read, member_announcements
+from backend.announcements.reading import record_read
 from backend.db import to_local, unit_of_work
-from backend.extensions import db
 from backend.members.models import MemberStatus
-from miniprogram_api.common import BEARER, PageQuery, current_account, login_required, page_schema
+from backend.uploads.models import ACCEPTED_TYPES, Upload
+from miniprogram_api.common import (
+    BEARER,
+    PageQuery,
+    current_account,
+    login_required,
+    page_schema,
+    paginate,
+)
 
 blp = Blueprint("announcements", __name__, url_prefix="/api/v1", description="公告通知")
 
@@ -49,7 +57,9 @@ class AnnouncementSummarySchema(ma.Schema):
 class AttachmentSchema(ma.Schema):
     id = ma.fields.Integer()
     filename = ma.fields.String()
-    url = ma.fields.String()
+    url = ma.fields.String(metadata={"description": "下载地址（GET，需带登录令牌），如 /api/v1/uploads/12"})
+    content_type = ma.fields.String(metadata={"enum": list(ACCEPTED_TYPES)})
+    size = ma.fields.Integer(metadata={"description": "字节数"})
 
 
 class AnnouncementSchema(AnnouncementSummarySchema):
@@ -72,6 +82,20 @@ def summary_payload(announcement: Announcement, *, read: bool) -> dict[str, Any]
     }
 
 
+def _listed(announcement: Announcement, read_at: datetime | None) -> dict[str, Any]:
+    return summary_payload(announcement, read=read_at is not None)
+
+
+def attachment_payload(upload: Upload) -> dict[str, Any]:
+    return {
+        "id": upload.id,
+        "filename": upload.filename,
+        "url": url_for("uploads.UploadFile", upload_id=upload.id),
+        "content_type": upload.content_type,
+        "size": upload.size,
+    }
+
+
 @blp.route("/announcements")
 class Announcements(MethodView):
     decorators = [login_required]
@@ -83,17 +107,9 @@ class Announcements(MethodView):
     @blp.alt_response(422, description="validation_error：分类或分页参数有误")
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """公告列表：置顶在前，其余按发布时间从新到旧"""
-        page, page_size = args["page"], args["page_size"]
         category = AnnouncementCategory(args["category"]) if args["category"] else None
         query = member_announcements(current_account().member, category=category)
-        total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
-        rows = db.session.execute(query.limit(page_size).offset((page - 1) * page_size)).all()
-        return {
-            "items": [summary_payload(item, read=read_at is not None) for item, read_at in rows],
-            "page": page,
-            "page_size": page_size,
-            "total": total or 0,
-        }
+        return paginate(query, args, item=_listed)
 
 
 @blp.route("/announcements/<int:announcement_id>")
@@ -113,6 +129,8 @@ class AnnouncementDetail(MethodView):
             if member is not None and member.status == MemberStatus.active:
                 record_read(announcement, member=member)
             payload = summary_payload(announcement, read=is_read(announcement, member))
-            # Attachments arrive with the uploads domain; the field is in the contract already.
-            payload.update(body_html=announcement.body_html, attachments=[])
+            payload.update(
+                body_html=announcement.body_html,
+                attachments=[attachment_payload(upload) for upload in announcement.attachments],
+            )
         return payload

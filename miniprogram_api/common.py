@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import wraps
 from typing import Any
 
@@ -89,7 +89,16 @@ def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
     )
 
 
-def paginate(query: sa.Select[Any], *, page: int, page_size: int) -> dict[str, Any]:
+def paginate(
+    query: sa.Select[Any], args: Mapping[str, Any], *, item: Callable[..., Any] | None = None
+) -> dict[str, Any]:
+    """One page of `query` as API.md's list answer, for the `page` and `page_size` of a PageQuery.
+
+    Without `item` the page holds the query's first column (an ORM object for the marshmallow schema);
+    with it, `item(*row)` builds each entry from the row's columns.
+    """
+    page, page_size = args["page"], args["page_size"]
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())) or 0
-    items = db.session.scalars(query.limit(page_size).offset((page - 1) * page_size)).all()
+    result = db.session.execute(query.limit(page_size).offset((page - 1) * page_size))
+    items = list(result.scalars()) if item is None else [item(*row) for row in result]
     return {"items": items, "page": page, "page_size": page_size, "total": total}

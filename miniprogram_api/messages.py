@@ -60,7 +60,7 @@ class Messages(MethodView):
             .where(Notification.member_id == member_id)
             .order_by(Notification.created_at.desc(), Notification.id.desc())
         )
-        return paginate(select, page=query["page"], page_size=query["page_size"])
+        return paginate(select, query)
 
 
 @blp.route("/me/messages/<int:message_id>/read")

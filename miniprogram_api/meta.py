@@ -12,15 +12,16 @@ from flask_smorest import Blueprint
 
 from backend.extensions import db
 from backend.http_errors import json_error
+from backend.uploads.models import ACCEPTED_TYPES
 
 blp = Blueprint("meta", __name__, url_prefix="/api/v1", description="配置与健康检查")
 
-UPLOAD_TYPES = ["image/jpeg", "image/png", "application/pdf"]
+UPLOAD_TYPES = list(ACCEPTED_TYPES)  # judged by content (backend/uploads/sniff.py)
 
 
 class UploadLimitsSchema(ma.Schema):
-    max_bytes = ma.fields.Integer()
-    types = ma.fields.List(ma.fields.String())
+    max_bytes = ma.fields.Integer(metadata={"description": "每个文件的最大字节数"})
+    types = ma.fields.List(ma.fields.String(), metadata={"description": "可上传的类型（按文件内容判断）"})
 
 
 class ConfigSchema(ma.Schema):

@@ -70,13 +70,18 @@ def _build_world(app: Any, client: Any, emu: Any) -> World:
 
 
 def _domain_objects(app: Any, member_id: int, group_id: int, admin_id: int) -> dict[str, int]:
-    """An announcement for group A only, published, and the member's inbox message about it."""
+    """An announcement for group A only, with a file attached, published; the member's message about it."""
+    from io import BytesIO
+
+    from backend.announcements.attachments import add_attachments
     from backend.announcements.models import AnnouncementCategory
     from backend.announcements.operations import create_announcement, publish
     from backend.members.models import Group
     from backend.notifications.models import Notification
+    from backend.uploads.storage import staged_uploads
+    from tests.backend.uploads.files import PDF
 
-    with unit_of_work():
+    with staged_uploads([(BytesIO(PDF), "附件.pdf")]) as files, unit_of_work():
         admin = db.session.get(Staff, admin_id)
         announcement = create_announcement(
             staff=admin,
@@ -87,10 +92,11 @@ def _domain_objects(app: Any, member_id: int, group_id: int, admin_id: int) -> d
             whole_union=False,
             push=False,
         )
+        [upload] = add_attachments(announcement, files, staff=admin)
         publish(announcement, staff=admin)
-        announcement_id = announcement.id
+        announcement_id, upload_id = announcement.id, upload.id
     message_id = db.session.scalar(sa.select(Notification.id).where(Notification.member_id == member_id))
-    return {"announcement": announcement_id, "message": message_id}
+    return {"announcement": announcement_id, "message": message_id, "upload": upload_id}
 
 
 # route → (method, url template, {caller: expected}); staff rows use the admin's cookie session.
@@ -100,6 +106,8 @@ ADMIN_SCOPED = {MEMBER: LOGIN, OTHER: LOGIN, STAFF_IN: ALLOWED, STAFF_OUT: 404, 
 MATRIX: dict[str, tuple[str, str, dict[str, Any]]] = {
     "messages.ReadMessage": ("POST", "/api/v1/me/messages/{message}/read", API_MEMBER_ONLY),
     "announcements.AnnouncementDetail": ("GET", "/api/v1/announcements/{announcement}", API_MEMBER_ONLY),
+    # The file is the group A announcement's attachment: its audience reads it, nobody else.
+    "uploads.UploadFile": ("GET", "/api/v1/uploads/{upload}", API_MEMBER_ONLY),
     "admin.member_detail": ("GET", "/admin/members/{member}", ADMIN_SCOPED),
     "admin.member_edit": ("GET", "/admin/members/{member}/edit", ADMIN_SCOPED),
     "admin.member_change_group": ("GET", "/admin/members/{member}/group", ADMIN_SCOPED),
@@ -117,6 +125,16 @@ MATRIX: dict[str, tuple[str, str, dict[str, Any]]] = {
     "admin.announcement_remind": ("POST", "/admin/announcements/{announcement}/remind", ADMIN_SCOPED),
     "admin.announcement_unschedule": ("POST", "/admin/announcements/{announcement}/unschedule", ADMIN_SCOPED),
     "admin.announcement_withdraw": ("POST", "/admin/announcements/{announcement}/withdraw", ADMIN_SCOPED),
+    "admin.announcement_attachment": (
+        "GET",
+        "/admin/announcements/{announcement}/attachments/{upload}",
+        ADMIN_SCOPED,
+    ),
+    "admin.announcement_attachment_remove": (
+        "POST",
+        "/admin/announcements/{announcement}/attachments/{upload}/remove",
+        ADMIN_SCOPED,
+    ),
     # Branch chairs never manage staff accounts, only the admin: a role without the permission gets 403
     # before anything is loaded (so it reveals nothing about the object).
     "admin.staff_edit": (
@@ -161,6 +179,7 @@ def test_access(app, client, emu, endpoint, caller):
             headers=headers,
             data={"comment": "核对", "name": "改名", "group_id": world.ids["group"]},
         )
+        response.close()  # file downloads hold their file open until then; the status is all we need
     finally:
         app.config["WTF_CSRF_ENABLED"] = True
     want = expected[caller]

@@ -6,33 +6,22 @@ scope ("whole union" only for whoever holds the root). Anything else is 404.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
-from wtforms import (
-    BooleanField,
-    RadioField,
-    SelectChoice,
-    SelectField,
-    SelectMultipleField,
-    StringField,
-    TextAreaField,
-)
-from wtforms.fields import DateTimeLocalField
-from wtforms.validators import DataRequired, Length, Optional
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_sqlalchemy.pagination import SelectPagination
 
 from admin.blueprint import FORM_ERRORS, bp, current_staff, permission_required
-from admin.forms import EmptyForm, Form, group_choices
-from backend.announcements import operations
-from backend.announcements.models import (
-    CATEGORY_LABELS,
-    STATUS_LABELS,
-    Announcement,
-    AnnouncementCategory,
-    AnnouncementStatus,
+from admin.forms import TO_GROUPS, AnnouncementForm, EmptyForm, group_choices
+from backend.announcements import operations, reading
+from backend.announcements.attachments import (
+    MAX_ATTACHMENTS,
+    add_attachments,
+    attachment_of,
+    remove_attachment,
 )
+from backend.announcements.models import STATUS_LABELS, Announcement, AnnouncementCategory, AnnouncementStatus
 from backend.announcements.queries import (
     announcement_for_staff,
     figures_by_announcement,
@@ -40,42 +29,26 @@ from backend.announcements.queries import (
     staff_announcements,
     unread_recipients,
 )
-from backend.announcements.sanitize import BODY_HINT
-from backend.db import SHANGHAI, to_local, unit_of_work, utcnow
+from backend.db import to_local, unit_of_work, utcnow
+from backend.errors import DomainError
 from backend.extensions import db
 from backend.members.models import Group
 from backend.members.queries import group_tree
 from backend.notifications.models import DELIVERY_STATE_LABELS
+from backend.uploads.models import TYPE_LABELS
+from backend.uploads.storage import UploadRefused, human_size, max_upload_bytes, send_upload, staged_uploads
 
 PER_PAGE = 20
-UNREAD_SHOWN = 500
+UNREAD_PER_PAGE = 50
 PERMISSION = "manage_announcements"
-TO_GROUPS = SelectChoice("groups", "指定组织（含其下级组织）")
-TO_UNION = SelectChoice("union", "全体会员")
 
 
-class AnnouncementForm(Form):
-    title = StringField(
-        "标题", validators=[DataRequired("请填写标题"), Length(max=100, message="标题不能超过 100 个字")]
-    )
-    category = SelectField(
-        "类别", choices=[SelectChoice(v, label) for v, label in CATEGORY_LABELS.items()], default="notice"
-    )
-    body_html = TextAreaField("正文", validators=[DataRequired("请填写正文")], description=BODY_HINT)
-    audience = RadioField("发送范围", choices=[TO_GROUPS, TO_UNION], default="groups")
-    groups = SelectMultipleField("组织", coerce=int, description="按住 Ctrl 可多选；选分会即包含其下所有小组")
-    pinned = BooleanField("置顶")
-    push = BooleanField("同时发送微信订阅消息", default=True)
-    publish_at = DateTimeLocalField(
-        "定时发布",
-        format="%Y-%m-%dT%H:%M",
-        validators=[Optional()],
-        description="北京时间；不填则保存为草稿，在预览页点「立即发布」",
-    )
+class RowPagination(SelectPagination):
+    """`db.paginate` for a select of several columns: pages of its rows, not of its first column."""
 
-    def publish_at_utc(self) -> datetime | None:
-        value = self.publish_at.data
-        return value.replace(tzinfo=SHANGHAI) if value else None
+    def _query_items(self) -> list[Any]:
+        select = self._query_args["select"].limit(self.per_page).offset(self._query_offset)
+        return list(self._query_args["session"].execute(select))
 
 
 def _form(announcement: Announcement | None = None) -> AnnouncementForm:
@@ -84,6 +57,10 @@ def _form(announcement: Announcement | None = None) -> AnnouncementForm:
     form.groups.choices = group_choices(group_tree(staff.scope))
     if staff.scope.parent_id is not None:
         form.audience.choices = [TO_GROUPS]
+    form.attachments.description = (
+        f"可一次选多个；{TYPE_LABELS}，每个不超过 {human_size(max_upload_bytes())}，"
+        f"每条公告最多 {MAX_ATTACHMENTS} 个。保存后可在编辑页删除。"
+    )
     if announcement is not None and request.method == "GET":
         form.title.data = announcement.title
         form.category.data = announcement.category.value
@@ -122,6 +99,27 @@ def _save_timing(announcement: Announcement, form: AnnouncementForm) -> None:
         operations.unschedule(announcement, staff=staff)
 
 
+def _save(form: AnnouncementForm, announcement: Announcement | None) -> int:
+    """Saves the form and its new attachments in one transaction: all of it, or nothing (no stray files)."""
+    staff = current_staff()
+    files = [(storage.stream, storage.filename) for storage in form.attachments.data or [] if storage]
+    with staged_uploads(files) as staged, unit_of_work():
+        if announcement is None:
+            announcement = operations.create_announcement(staff=staff, **_content(form))
+        else:
+            operations.update_announcement(announcement, staff=staff, **_content(form))
+        _save_timing(announcement, form)
+        add_attachments(announcement, staged, staff=staff)
+        return announcement.id
+
+
+def _refused(form: AnnouncementForm, error: DomainError, announcement: Announcement | None) -> Any:
+    form.apply_error(error, field="attachments" if isinstance(error, UploadRefused) else None)
+    if announcement is not None:
+        db.session.refresh(announcement)
+    return _render_form(form, announcement, error.status)
+
+
 def _render_form(form: AnnouncementForm, announcement: Announcement | None, status: int) -> Any:
     return render_template("admin/announcements/form.html", form=form, announcement=announcement), status
 
@@ -153,13 +151,9 @@ def announcement_new() -> Any:
     form = _form()
     if form.validate_on_submit():
         try:
-            with unit_of_work():
-                announcement = operations.create_announcement(staff=current_staff(), **_content(form))
-                _save_timing(announcement, form)
-                announcement_id = announcement.id
-        except FORM_ERRORS as error:
-            form.apply_error(error)
-            return _render_form(form, None, error.status)
+            announcement_id = _save(form, None)
+        except (*FORM_ERRORS, UploadRefused) as error:
+            return _refused(form, error, None)
         flash("公告已保存，请预览后发布", "success")
         return redirect(url_for("admin.announcement_detail", announcement_id=announcement_id))
     return _render_form(form, None, 422 if form.errors else 200)
@@ -175,13 +169,9 @@ def announcement_edit(announcement_id: int) -> Any:
     form = _form(announcement)
     if form.validate_on_submit():
         try:
-            with unit_of_work():
-                operations.update_announcement(announcement, staff=current_staff(), **_content(form))
-                _save_timing(announcement, form)
-        except FORM_ERRORS as error:
-            form.apply_error(error)
-            db.session.refresh(announcement)
-            return _render_form(form, announcement, error.status)
+            _save(form, announcement)
+        except (*FORM_ERRORS, UploadRefused) as error:
+            return _refused(form, error, announcement)
         flash("公告已保存", "success")
         return redirect(url_for("admin.announcement_detail", announcement_id=announcement_id))
     return _render_form(form, announcement, 422 if form.errors else 200)
@@ -237,14 +227,20 @@ def announcement_withdraw(announcement_id: int) -> Any:
 def announcement_figures(announcement_id: int) -> Any:
     announcement = announcement_for_staff(announcement_id, current_staff())
     rows, total = figures_by_group(announcement)
-    unread = db.session.execute(unread_recipients(announcement).limit(UNREAD_SHOWN)).all()
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    unread = RowPagination(
+        select=unread_recipients(announcement),
+        session=db.session(),
+        page=page,
+        per_page=UNREAD_PER_PAGE,
+        error_out=False,
+    )
     return render_template(
         "admin/announcements/figures.html",
         announcement=announcement,
         rows=rows,
         total=total,
         unread=unread,
-        unread_shown=UNREAD_SHOWN,
         state_labels=DELIVERY_STATE_LABELS,
     )
 
@@ -258,7 +254,7 @@ def announcement_remind(announcement_id: int) -> Any:
         abort(400)
     try:
         with unit_of_work():
-            reminded = operations.remind_unread(announcement, staff=staff, now=utcnow())
+            reminded = reading.remind_unread(announcement, staff=staff, now=utcnow())
     except FORM_ERRORS as error:
         flash(error.message, "error")
     else:
@@ -267,3 +263,31 @@ def announcement_remind(announcement_id: int) -> Any:
         else:
             flash("没有需要提醒的会员：未读的会员今天都已提醒过（每人每天最多提醒一次）", "warning")
     return redirect(url_for("admin.announcement_figures", announcement_id=announcement_id))
+
+
+# --- attachments -------------------------------------------------------------------------------
+
+
+@bp.get("/announcements/<int:announcement_id>/attachments/<int:upload_id>")
+@permission_required(PERMISSION)
+def announcement_attachment(announcement_id: int, upload_id: int) -> Response:
+    announcement = announcement_for_staff(announcement_id, current_staff())
+    return send_upload(attachment_of(announcement, upload_id))
+
+
+@bp.post("/announcements/<int:announcement_id>/attachments/<int:upload_id>/remove")
+@permission_required(PERMISSION)
+def announcement_attachment_remove(announcement_id: int, upload_id: int) -> Any:
+    staff = current_staff()
+    announcement = announcement_for_staff(announcement_id, staff)
+    attachment_of(announcement, upload_id)  # another announcement's file is 404, whatever its state
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        with unit_of_work():
+            remove_attachment(announcement, upload_id, staff=staff)
+    except FORM_ERRORS as error:
+        flash(error.message, "error")
+        return redirect(url_for("admin.announcement_detail", announcement_id=announcement_id))
+    flash("附件已删除", "success")
+    return redirect(url_for("admin.announcement_edit", announcement_id=announcement_id))

@@ -12,6 +12,7 @@ from backend.db import utcnow
 from backend.extensions import db
 from backend.members.models import Group, Member, str_enum
 from backend.staff.models import Staff
+from backend.uploads.models import Upload
 
 
 class AnnouncementCategory(enum.StrEnum):
@@ -38,6 +39,19 @@ announcement_groups = sa.Table(
     sa.Column("announcement_id", sa.ForeignKey("announcements.id", ondelete="CASCADE"), primary_key=True),
     # No cascade: a group that an announcement was sent to stays (delete_group says so).
     sa.Column("group_id", sa.ForeignKey("groups.id"), primary_key=True, index=True),
+)
+
+# Files staff attached to an announcement (each upload belongs to one announcement at most).
+announcement_attachments = sa.Table(
+    "announcement_attachments",
+    db.metadata,
+    sa.Column("upload_id", sa.ForeignKey("uploads.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "announcement_id",
+        sa.ForeignKey("announcements.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
 )
 
 
@@ -92,6 +106,7 @@ class Announcement(db.Model):
 
     author: Mapped[Staff] = relationship()
     groups: Mapped[list[Group]] = relationship(secondary=announcement_groups, order_by="Group.path")
+    attachments: Mapped[list[Upload]] = relationship(secondary=announcement_attachments, order_by=Upload.id)
     recipients: Mapped[list[AnnouncementRecipient]] = relationship(
         back_populates="announcement", passive_deletes=True
     )

@@ -1,12 +1,15 @@
-"""What staff (and the scheduler) do with announcements, and what a member's first read records."""
+"""What staff (and the scheduler) do with announcements: write, schedule, publish, withdraw.
+
+A member's first read and the reminders to those who have not read are in `reading.py`; attaching
+files in `attachments.py`. The guards here (`require_manage`, `require_state`) serve all three.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, time
+from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from backend.announcements.models import (
@@ -19,11 +22,10 @@ from backend.announcements.models import (
 from backend.announcements.sanitize import plain_text, plain_to_html, sanitize_html, summarize
 from backend.announcements.workflow import REFUSALS, Action, allowed
 from backend.audit.operations import record
-from backend.db import SHANGHAI, UTCDateTime, to_local, utcnow
+from backend.db import UTCDateTime, to_local, utcnow
 from backend.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
 from backend.extensions import db
 from backend.members.models import Group, Member, MemberStatus
-from backend.notifications.models import Notification
 from backend.notifications.operations import notify_many
 from backend.staff.models import Staff
 
@@ -37,13 +39,13 @@ def notification_prefix(announcement_id: int) -> str:
     return f"announcement:{announcement_id}"
 
 
-def _require_manage(announcement: Announcement, staff: Staff) -> None:
+def require_manage(announcement: Announcement, staff: Staff) -> None:
     # Outside their scope an announcement is answered like a missing one (the admin shows 404).
     if not announcement.can_manage(staff):
         raise NotFound()
 
 
-def _require_state(announcement: Announcement, action: Action) -> None:
+def require_state(announcement: Announcement, action: Action) -> None:
     if not allowed(action, announcement.status):
         raise InvalidState(REFUSALS[action])
 
@@ -135,8 +137,8 @@ def update_announcement(
     push: bool,
 ) -> Announcement:
     """Edits a draft or a scheduled announcement (a scheduled one keeps its time)."""
-    _require_manage(announcement, staff)
-    _require_state(announcement, Action.edit)
+    require_manage(announcement, staff)
+    require_state(announcement, Action.edit)
     title, body = _clean_content(title, body_html)
     audience = _check_audience(staff, whole_union=whole_union, groups=groups)
     announcement.title = title
@@ -156,8 +158,8 @@ def schedule(
     announcement: Announcement, *, staff: Staff, publish_at: datetime, now: datetime | None = None
 ) -> Announcement:
     """Publish later: `publish_due` (the periodic job) publishes it once `publish_at` has passed."""
-    _require_manage(announcement, staff)
-    _require_state(announcement, Action.schedule)
+    require_manage(announcement, staff)
+    require_state(announcement, Action.schedule)
     now = now or utcnow()
     if publish_at.tzinfo is None:
         raise ValidationFailed(errors={"publish_at": ["时间缺少时区"]})
@@ -172,8 +174,8 @@ def schedule(
 
 def unschedule(announcement: Announcement, *, staff: Staff) -> Announcement:
     """Back to draft: the scheduled time is forgotten."""
-    _require_manage(announcement, staff)
-    _require_state(announcement, Action.unschedule)
+    require_manage(announcement, staff)
+    require_state(announcement, Action.unschedule)
     announcement.status = AnnouncementStatus.draft
     announcement.publish_at = None
     db.session.flush()
@@ -241,7 +243,7 @@ def _snapshot_recipients(announcement: Announcement, now: datetime) -> list[int]
     )
 
 
-def _message_data(announcement: Announcement) -> dict[str, str]:
+def message_data(announcement: Announcement) -> dict[str, str]:
     published = to_local(announcement.published_at)
     return {
         "title": announcement.title,
@@ -258,10 +260,10 @@ def publish(announcement: Announcement, *, staff: Staff | None, now: datetime | 
     scheduler (the author's scope was checked when the audience was saved).
     """
     if staff is not None:
-        _require_manage(announcement, staff)
+        require_manage(announcement, staff)
     if announcement.status == AnnouncementStatus.published:
         return announcement
-    _require_state(announcement, Action.publish)
+    require_state(announcement, Action.publish)
     now = now or utcnow()
     if not _claim_for_publication(announcement, now):
         return announcement
@@ -273,7 +275,7 @@ def publish(announcement: Announcement, *, staff: Staff | None, now: datetime | 
         body=announcement.summary,
         link=MEMBER_LINK.format(id=announcement.id),
         dedupe_prefix=notification_prefix(announcement.id),
-        data=_message_data(announcement),
+        data=message_data(announcement),
         push=announcement.push,
     )
     record(
@@ -289,8 +291,8 @@ def publish(announcement: Announcement, *, staff: Staff | None, now: datetime | 
 
 def withdraw(announcement: Announcement, *, staff: Staff, now: datetime | None = None) -> Announcement:
     """Hides a published announcement from members. Inbox messages stay; opening one says 已撤回."""
-    _require_manage(announcement, staff)
-    _require_state(announcement, Action.withdraw)
+    require_manage(announcement, staff)
+    require_state(announcement, Action.withdraw)
     announcement.status = AnnouncementStatus.withdrawn
     announcement.withdrawn_at = now or utcnow()
     db.session.flush()
@@ -318,106 +320,3 @@ def publish_due(now: datetime | None = None, *, limit: int = 100) -> list[Announ
         publish(announcement, staff=None, now=now)
         published.append(announcement)
     return published
-
-
-def _mark_messages_read(announcement: Announcement, member: Member, now: datetime) -> None:
-    """The publication's inbox message (and any reminders) count as read once the announcement is."""
-    db.session.execute(
-        sa.update(Notification)
-        .where(
-            Notification.member_id == member.id,
-            Notification.dedupe_key.startswith(notification_prefix(announcement.id) + ":"),
-            Notification.read_at.is_(None),
-        )
-        .values(read_at=now)
-        .execution_options(synchronize_session=False)
-    )
-
-
-def record_read(announcement: Announcement, *, member: Member, now: datetime | None = None) -> bool:
-    """Records a member's first read; later reads change nothing. True when this call recorded it.
-
-    A member who joined the audience after publication gets a row outside the snapshot, so their
-    `read` flag works while the figures still describe who the announcement was sent to.
-    """
-    now = now or utcnow()
-    updated = db.session.execute(
-        sa.update(AnnouncementRecipient)
-        .where(
-            AnnouncementRecipient.announcement_id == announcement.id,
-            AnnouncementRecipient.member_id == member.id,
-            AnnouncementRecipient.read_at.is_(None),
-        )
-        .values(read_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not updated:
-        exists = db.session.scalar(
-            sa.select(AnnouncementRecipient.id).where(
-                AnnouncementRecipient.announcement_id == announcement.id,
-                AnnouncementRecipient.member_id == member.id,
-            )
-        )
-        if exists is not None:
-            return False
-        try:
-            with db.session.begin_nested():
-                db.session.add(
-                    AnnouncementRecipient(
-                        announcement_id=announcement.id,
-                        member_id=member.id,
-                        group_id=member.group_id,
-                        in_snapshot=False,
-                        read_at=now,
-                    )
-                )
-        except IntegrityError:
-            return False  # the same member's other request got there first
-    _mark_messages_read(announcement, member, now)
-    return True
-
-
-def start_of_local_day(now: datetime) -> datetime:
-    """Midnight in Asia/Shanghai of the day `now` falls in, as UTC."""
-    local = now.astimezone(SHANGHAI)
-    return datetime.combine(local.date(), time.min, tzinfo=SHANGHAI).astimezone(UTC)
-
-
-def remind_unread(announcement: Announcement, *, staff: Staff, now: datetime | None = None) -> int:
-    """Sends the unread recipients a reminder; each member at most once per day (Asia/Shanghai).
-
-    The once-a-day rule is enforced by the UPDATE that claims the rows, so two clicks (or two staff)
-    at the same moment still remind each member once. Returns how many members were reminded.
-    """
-    _require_manage(announcement, staff)
-    _require_state(announcement, Action.remind)
-    now = now or utcnow()
-    R = AnnouncementRecipient
-    claimed = db.session.execute(
-        sa.update(R)
-        .where(
-            R.announcement_id == announcement.id,
-            R.in_snapshot.is_(True),
-            R.read_at.is_(None),
-            sa.or_(R.last_reminded_at.is_(None), R.last_reminded_at < start_of_local_day(now)),
-            R.member_id.in_(sa.select(Member.id).where(Member.status == MemberStatus.active)),
-        )
-        .values(last_reminded_at=now)
-        .returning(R.member_id)
-        .execution_options(synchronize_session=False)
-    )
-    member_ids = sorted(claimed.scalars())
-    if member_ids:
-        day = now.astimezone(SHANGHAI).date().isoformat()
-        notify_many(
-            member_ids,
-            kind="announcement",
-            title=f"【提醒】{announcement.title}",
-            body=announcement.summary,
-            link=MEMBER_LINK.format(id=announcement.id),
-            dedupe_prefix=f"{notification_prefix(announcement.id)}:remind:{day}",
-            data={**_message_data(announcement), "note": "您有一条公告尚未阅读"},
-            push=announcement.push,
-        )
-    record("announcement.remind", staff=staff, target=announcement, reminded=len(member_ids))
-    return len(member_ids)

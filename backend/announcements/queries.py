@@ -14,6 +14,7 @@ from backend.announcements.models import (
     AnnouncementCategory,
     AnnouncementRecipient,
     AnnouncementStatus,
+    announcement_attachments,
     announcement_groups,
 )
 from backend.errors import DomainError, NotFound
@@ -100,6 +101,26 @@ def announcement_for_member(announcement_id: int, member: Member | None) -> Anno
     if announcement.status == AnnouncementStatus.withdrawn:
         raise AnnouncementWithdrawn()
     return announcement
+
+
+def attachment_readable_by(upload_id: int, member: Member | None) -> bool:
+    """True when the upload is attached to a published announcement the member may read.
+
+    The same audience rule as `announcement_for_member`; a withdrawn announcement's files are no
+    longer served (no 410 here: a file link is answered like a missing one).
+    """
+    return bool(
+        db.session.scalar(
+            sa.select(
+                sa.exists().where(
+                    announcement_attachments.c.upload_id == upload_id,
+                    announcement_attachments.c.announcement_id == Announcement.id,
+                    Announcement.status == AnnouncementStatus.published,
+                    _audience_includes(_reader(member)),
+                )
+            )
+        )
+    )
 
 
 def is_read(announcement: Announcement, member: Member | None) -> bool:

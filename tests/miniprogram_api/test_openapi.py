@@ -21,6 +21,8 @@ CONTRACT = {
     ("delete", "/api/v1/me"),
     ("get", "/api/v1/announcements"),
     ("get", "/api/v1/announcements/{announcement_id}"),
+    ("post", "/api/v1/uploads"),
+    ("get", "/api/v1/uploads/{upload_id}"),
 }
 
 
@@ -57,6 +59,16 @@ def test_me_schema_has_the_contract_fields(client):
         "unread_messages",
         "credits",
     } <= set(me)
+
+
+def test_uploads_are_documented_as_multipart_with_the_idempotency_header(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    post = spec["paths"]["/api/v1/uploads"]["post"]
+    assert "multipart/form-data" in post["requestBody"]["content"]
+    assert {"in": "header", "name": "Idempotency-Key"}.items() <= post["parameters"][0].items()
+    assert {"413", "415", "422"} <= set(post["responses"])
+    attachment = spec["components"]["schemas"]["Attachment"]["properties"]
+    assert {"id", "filename", "url"} <= set(attachment)
 
 
 def test_docs_page_and_its_assets_are_served_locally(client):

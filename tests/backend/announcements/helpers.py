@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from io import BytesIO
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
 
-from backend.announcements import operations
+from backend.announcements import operations, reading
+from backend.announcements.attachments import add_attachments
 from backend.announcements.models import Announcement, AnnouncementCategory, AnnouncementRecipient
 from backend.db import unit_of_work
 from backend.extensions import db
 from backend.members.models import Group
 from backend.notifications.models import Notification
 from backend.staff.models import Staff
+from backend.uploads.storage import staged_uploads
 
 
 def make_announcement(
@@ -59,7 +62,8 @@ def act(app: Flask, announcement_id: int, operation: str, staff_id: int | None =
         announcement = db.session.get(Announcement, announcement_id)
         if staff_id is not None:
             kwargs["staff"] = db.session.get(Staff, staff_id)
-        result = getattr(operations, operation)(announcement, **kwargs)
+        verb = getattr(operations, operation, None) or getattr(reading, operation)
+        result = verb(announcement, **kwargs)
         return result if isinstance(result, int | bool) else None
 
 
@@ -84,3 +88,12 @@ def notifications_for(app: Flask, announcement_id: int) -> list[tuple[int, str]]
             .order_by(Notification.id)
         )
         return [tuple(row) for row in rows]
+
+
+def attach(app: Flask, announcement_id: int, staff_id: int, files: Sequence[tuple[bytes, str]]) -> list[int]:
+    """Attaches files (bytes, name) to a draft or scheduled announcement, as the admin's form does."""
+    streams = [(BytesIO(data), name) for data, name in files]
+    with app.app_context(), staged_uploads(streams) as staged, unit_of_work():
+        announcement = db.session.get(Announcement, announcement_id)
+        uploads = add_attachments(announcement, staged, staff=db.session.get(Staff, staff_id))
+        return [upload.id for upload in uploads]

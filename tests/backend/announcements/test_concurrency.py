@@ -103,10 +103,12 @@ def _wait_for_lock_waiter(app):
         for _ in range(WAIT * 20):
             waiting = connection.execute(
                 sa.text(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE wait_event_type = 'Lock' AND query ILIKE 'UPDATE announcements%'"
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database() AND query ILIKE 'UPDATE announcements%'"
                 )
             ).scalar()
+            # pg_stat_activity is a snapshot taken once per transaction: end it to see the next state.
+            connection.rollback()
             if waiting:
                 return True
             time.sleep(0.05)

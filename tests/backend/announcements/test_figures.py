@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from backend.announcements.models import Announcement
-from backend.announcements.operations import record_read
 from backend.announcements.queries import figures_by_announcement, figures_by_group, unread_recipients
+from backend.announcements.reading import record_read
 from backend.db import unit_of_work, utcnow
 from backend.extensions import db
 from backend.members.models import Member

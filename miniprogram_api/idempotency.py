@@ -1,0 +1,157 @@
+"""The `Idempotency-Key` header (API.md, Conventions) for any write that creates something.
+
+Put `idempotent` in a MethodView's `decorators` *before* `login_required` (so it runs after it, with
+the caller known) and document the header with `@blp.doc(**IDEMPOTENCY_DOC)`:
+
+    decorators = [idempotent, limiter.limit(...), login_required]
+
+Without the header a request runs as usual. With it, the first request acts and its answer (status and
+body) is kept for 24 hours; the same key from the same account with the same request gets that answer
+again (header `Idempotent-Replayed: true`) without acting; with another request, 422
+`idempotency_key_reused`; while the first is still being recorded, 409 `idempotency_key_in_use`.
+A request that fails with an error leaves nothing behind (its transaction rolled back the claim too),
+so retrying it with the same key acts normally. See backend/idempotency.py for the concurrency story.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Response, make_response, request
+
+from backend import idempotency
+from backend.db import unit_of_work
+from backend.errors import ValidationFailed
+from backend.extensions import db
+from miniprogram_api.common import current_account
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+# How long a request waits for the first request's answer to be stored before answering 409.
+WAIT_SECONDS = 3.0
+POLL_SECONDS = 0.05
+CHUNK = 64 * 1024
+
+IDEMPOTENCY_DOC: dict[str, Any] = {
+    "parameters": [
+        {
+            "in": "header",
+            "name": HEADER,
+            "required": False,
+            "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.KEY_MAX},
+            "description": "可选。每次新的提交用一个新的随机编号（如 UUID）；网络重试时带同一个编号，"
+            "24 小时内不会重复执行，直接返回第一次的结果（响应头 Idempotent-Replayed: true）。"
+            "同一编号用于不同内容：422 idempotency_key_reused；第一次仍在处理：409 idempotency_key_in_use。",
+        }
+    ]
+}
+
+
+def _key() -> str | None:
+    raw = request.headers.get(HEADER)
+    if raw is None:
+        return None
+    key = raw.strip()
+    if not 1 <= len(key) <= idempotency.KEY_MAX or not all("!" <= ch <= "~" for ch in key):
+        message = f"请求编号应为 1 到 {idempotency.KEY_MAX} 个英文字母、数字或符号（建议用 UUID）"
+        raise ValidationFailed(errors={HEADER: [message]})
+    return key
+
+
+def _update_with_file(digest: Any, stream: Any) -> None:
+    while chunk := stream.read(CHUNK):
+        digest.update(chunk)
+    stream.seek(0)  # the view reads it again
+
+
+def request_fingerprint() -> str:
+    """SHA-256 of what the request asks for: method, path, query, and the body as parsed.
+
+    Parsed, not raw: a multipart body's boundary changes with every retry of the same upload, and the
+    same JSON may come with its keys in another order.
+    """
+    digest = hashlib.sha256()
+
+    def add(*parts: str) -> None:
+        for part in parts:
+            digest.update(part.encode("utf-8", "surrogatepass"))
+            digest.update(b"\x00")
+
+    add(request.method, request.path)
+    for name, value in sorted(request.args.items(multi=True)):
+        add("q", name, value)
+    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        for name, value in sorted(request.form.items(multi=True)):
+            add("f", name, value)
+        for name, storage in sorted(request.files.items(multi=True), key=lambda item: item[0]):
+            add("file", name, storage.filename or "")
+            _update_with_file(digest, storage.stream)
+        return digest.hexdigest()
+    data = request.get_data(cache=True)
+    try:
+        canonical = json.dumps(json.loads(data), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    except (ValueError, RecursionError):  # not JSON (or absurdly nested): the bytes themselves
+        digest.update(b"raw\x00" + data)
+    else:
+        add("json", canonical)
+    return digest.hexdigest()
+
+
+def _claim(account_id: int, key: str, fingerprint: str) -> Any:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while True:
+        try:
+            return idempotency.claim(account_id, key, request_hash=fingerprint, endpoint=request.path)
+        except idempotency.IdempotencyKeyInUse:
+            # Only an instant between the first request's commit and its stored answer (or a crash).
+            db.session.rollback()  # and let go of SQLite's write lock while waiting
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(POLL_SECONDS)
+        except BaseException:
+            db.session.rollback()
+            raise
+
+
+def _replay(answer: idempotency.StoredAnswer) -> Response:
+    response = Response(answer.body, status=answer.status, content_type=answer.content_type or None)
+    response.headers[REPLAYED_HEADER] = "true"
+    return response
+
+
+def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        key = _key()
+        if key is None:
+            return view(*args, **kwargs)
+        account_id = current_account().id
+        fingerprint = request_fingerprint()  # reads the whole body before any row is locked
+        outcome = _claim(account_id, key, fingerprint)
+        if isinstance(outcome, idempotency.StoredAnswer):
+            db.session.rollback()
+            return _replay(outcome)
+        claim_id = outcome.id
+        try:
+            response = make_response(view(*args, **kwargs))
+        except BaseException:
+            db.session.rollback()  # the claim goes with the failed work: the key stays free
+            raise
+        with unit_of_work():
+            if response.status_code >= 500 or response.is_streamed:
+                idempotency.release(claim_id)
+            else:
+                idempotency.record_answer(
+                    claim_id,
+                    status=response.status_code,
+                    body=response.get_data(as_text=True),
+                    content_type=response.content_type or "",
+                )
+        return response
+
+    return wrapper

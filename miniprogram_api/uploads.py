@@ -1,0 +1,111 @@
+"""Uploads (API.md: Uploads): a photo or a PDF sent before the form that attaches it, and reading it back.
+
+POST /uploads stores a file for an active member (type judged by its bytes: JPEG, PNG, PDF); a form
+sent later (care request, hardship application) attaches it by id, and an upload nothing attached
+within a day is purged. GET /uploads/{id} serves the file to its owner, and to anyone who may read a
+published announcement it is attached to; to everyone else it is 404, like a missing id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask import Response, current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from flask_smorest.fields import Upload as UploadField
+
+from backend.announcements.queries import attachment_readable_by
+from backend.db import unit_of_work
+from backend.errors import NotFound
+from backend.extensions import db, limiter
+from backend.members.models import Member
+from backend.uploads.models import ACCEPTED_TYPES, Upload
+from backend.uploads.operations import store_upload
+from backend.uploads.storage import send_upload, staged_upload
+from miniprogram_api.common import BEARER, current_account, current_member, login_required, rate_limit_key
+from miniprogram_api.idempotency import IDEMPOTENCY_DOC, idempotent
+
+blp = Blueprint("uploads", __name__, url_prefix="/api/v1", description="上传文件")
+
+DEFAULT_RATE_LIMIT = "60 per hour"
+FILE_DESCRIPTION = "文件内容：Content-Type 为实际类型，Content-Disposition 带 UTF-8 文件名"
+FILE_CONTENT = {kind: {"schema": {"type": "string", "format": "binary"}} for kind in ACCEPTED_TYPES}
+
+
+def upload_rate_limit() -> str:
+    # UPLOAD_RATE_LIMIT may be set in the environment-backed config; the default suits a phone user.
+    return current_app.config.get("UPLOAD_RATE_LIMIT") or DEFAULT_RATE_LIMIT
+
+
+class UploadFormSchema(ma.Schema):
+    file = UploadField(
+        required=True,
+        error_messages={"required": "请选择要上传的文件"},
+        metadata={"description": "JPG、PNG 图片或 PDF 文件（按内容判断类型）；大小上限见 /config 的 upload"},
+    )
+
+
+class UploadSchema(ma.Schema):
+    id = ma.fields.Integer()
+    filename = ma.fields.String(metadata={"description": "文件名（扩展名与实际类型一致）"})
+    content_type = ma.fields.String(metadata={"enum": list(ACCEPTED_TYPES)})
+    size = ma.fields.Integer(metadata={"description": "字节数"})
+
+
+def upload_payload(upload: Upload) -> dict[str, Any]:
+    return {
+        "id": upload.id,
+        "filename": upload.filename,
+        "content_type": upload.content_type,
+        "size": upload.size,
+    }
+
+
+@blp.route("/uploads")
+class Uploads(MethodView):
+    decorators = [idempotent, limiter.limit(upload_rate_limit, key_func=rate_limit_key), login_required]
+
+    @blp.doc(security=BEARER, **IDEMPOTENCY_DOC)
+    @blp.arguments(UploadFormSchema, location="files")
+    @blp.response(201, UploadSchema)
+    @blp.alt_response(401, description="unauthorized")
+    @blp.alt_response(403, description="member_not_active：请先完成会员认证")
+    @blp.alt_response(409, description="idempotency_key_in_use：同一请求编号的第一次提交仍在处理")
+    @blp.alt_response(413, description="too_large：文件超过大小上限")
+    @blp.alt_response(415, description="unsupported_type：不是 JPG、PNG 或 PDF（按内容判断）")
+    @blp.alt_response(422, description="validation_error：没有文件或文件为空；idempotency_key_reused")
+    @blp.alt_response(429, description="rate_limited")
+    def post(self, files: dict[str, Any]) -> dict[str, Any]:
+        """上传一个文件（multipart/form-data，字段名 file），之后在表单里用返回的 id 作附件"""
+        member = current_member()
+        storage = files["file"]
+        with staged_upload(storage.stream, storage.filename) as staged, unit_of_work():
+            upload = store_upload(staged, member=member)
+            payload = upload_payload(upload)
+        return payload
+
+
+def readable_upload(upload_id: int, member: Member | None) -> Upload:
+    """The upload if the caller owns it or may read a published announcement it is attached to."""
+    upload = db.session.get(Upload, upload_id)
+    if upload is None:
+        raise NotFound()
+    if upload.is_owned_by(member) or attachment_readable_by(upload.id, member):
+        return upload
+    raise NotFound()
+
+
+@blp.route("/uploads/<int:upload_id>")
+class UploadFile(MethodView):
+    decorators = [login_required]
+
+    @blp.doc(security=BEARER, responses={"200": {"description": FILE_DESCRIPTION, "content": FILE_CONTENT}})
+    @blp.response(200, description=FILE_DESCRIPTION)
+    @blp.alt_response(401, description="unauthorized")
+    @blp.alt_response(404, description="not_found：不存在、不是本人的，或所属公告已撤回")
+    def get(self, upload_id: int) -> Response:
+        """下载文件：本人上传的，或本人可阅读的已发布公告的附件"""
+        upload = readable_upload(upload_id, current_account().member)
+        return send_upload(upload)

@@ -1,0 +1,209 @@
+"""The Idempotency-Key header (API.md, Conventions), through POST /api/v1/uploads."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+from io import BytesIO
+
+import pytest
+import sqlalchemy as sa
+
+from backend.db import unit_of_work, utcnow
+from backend.extensions import db
+from backend.idempotency import IdempotencyKey, purge_expired_idempotency_keys
+from backend.uploads.models import Upload
+from tests.backend.uploads.files import HTML, PDF, png_bytes
+from tests.backend.uploads.helpers import empty_upload_dir, stored_files
+from tests.conftest import requires_postgres
+from tests.factories import api_login, auth, bound_member, count, make_member, make_union
+
+WAIT = 10
+
+
+@pytest.fixture
+def upload_dir(app):
+    return empty_upload_dir(app)
+
+
+@pytest.fixture
+def union(app):
+    return make_union(app)
+
+
+def upload(client, token, data: bytes = PDF, name: str = "证明.pdf", key: str | None = "key-1"):
+    headers = auth(token) | ({"Idempotency-Key": key} if key is not None else {})
+    return client.post(
+        "/api/v1/uploads",
+        data={"file": (BytesIO(data), name)},
+        headers=headers,
+        content_type="multipart/form-data",
+    )
+
+
+def test_the_same_key_returns_the_first_answer_without_acting_again(app, client, emu, union, upload_dir):
+    _, token = bound_member(app, client, emu, union.group_a)
+    first = upload(client, token)
+    again = upload(client, token)
+
+    assert first.status_code == again.status_code == 201
+    assert again.get_json() == first.get_json()
+    assert again.headers["Idempotent-Replayed"] == "true" and "Idempotent-Replayed" not in first.headers
+    assert count(app, Upload) == 1 and len(stored_files(upload_dir)) == 1
+
+
+def test_without_a_key_every_request_acts(app, client, emu, union, upload_dir):
+    _, token = bound_member(app, client, emu, union.group_a)
+    assert upload(client, token, key=None).status_code == upload(client, token, key=None).status_code == 201
+    assert count(app, Upload) == 2
+
+
+@pytest.mark.parametrize(
+    ("data", "name"), [(png_bytes(), "证明.pdf"), (PDF, "另一个名字.pdf")], ids=["other-file", "other-name"]
+)
+def test_the_same_key_with_another_request_is_422(app, client, emu, union, upload_dir, data, name):
+    _, token = bound_member(app, client, emu, union.group_a)
+    assert upload(client, token).status_code == 201
+    response = upload(client, token, data, name)
+
+    assert response.status_code == 422
+    body = response.get_json()
+    assert body["error"] == "idempotency_key_reused" and "编号" in body["message"]
+    assert count(app, Upload) == 1
+
+
+def test_keys_belong_to_one_account(app, client, emu, union, upload_dir):
+    _, first = bound_member(app, client, emu, union.group_a)
+    _, second = bound_member(app, client, emu, union.group_a)
+    one, two = upload(client, first), upload(client, second)
+    assert one.status_code == two.status_code == 201
+    assert one.get_json()["id"] != two.get_json()["id"]
+    assert count(app, Upload) == 2
+
+
+def test_a_request_that_failed_leaves_the_key_free_for_the_retry(app, client, emu, union, upload_dir):
+    member_id = make_member(app, union.group_a, name="王五", employee_no="E900")
+    token = api_login(client, emu, "wx-wangwu")
+    refused = upload(client, token, key="retry-me")
+    assert refused.status_code == 403 and count(app, IdempotencyKey) == 0
+
+    bind = client.post(
+        "/api/v1/me/binding", json={"name": "王五", "employee_no": "E900"}, headers=auth(token)
+    )
+    assert bind.status_code == 200
+    retried = upload(client, token, key="retry-me")
+    assert retried.status_code == 201 and "Idempotent-Replayed" not in retried.headers
+    assert count(app, Upload, Upload.member_id == member_id) == 1
+
+
+def test_a_refused_file_is_refused_again_not_replayed(app, client, emu, union, upload_dir):
+    _, token = bound_member(app, client, emu, union.group_a)
+    for _ in range(2):
+        response = upload(client, token, HTML, "a.jpg", key="bad-file")
+        assert response.status_code == 415 and "Idempotent-Replayed" not in response.headers
+    assert count(app, IdempotencyKey) == 0
+
+
+@pytest.mark.parametrize(
+    "key", ["", " ", "x" * 256, "编号一"], ids=["empty", "blank", "too-long", "not-ascii"]
+)
+def test_a_malformed_key_is_422(app, client, emu, union, upload_dir, key):
+    _, token = bound_member(app, client, emu, union.group_a)
+    response = upload(client, token, key=key)
+    assert response.status_code == 422
+    assert list(response.get_json()["errors"]) == ["Idempotency-Key"]
+    assert count(app, Upload) == 0
+
+
+def _age_keys(app, hours: float) -> None:
+    with app.app_context(), unit_of_work():
+        db.session.execute(sa.update(IdempotencyKey).values(created_at=utcnow() - timedelta(hours=hours)))
+
+
+def test_a_key_older_than_a_day_acts_again(app, client, emu, union, upload_dir):
+    _, token = bound_member(app, client, emu, union.group_a)
+    first = upload(client, token)
+    _age_keys(app, 23)
+    assert upload(client, token).get_json() == first.get_json()
+    _age_keys(app, 25)
+    later = upload(client, token)
+    assert later.status_code == 201 and later.get_json()["id"] != first.get_json()["id"]
+    assert count(app, IdempotencyKey) == 1
+
+
+def test_purge_removes_only_expired_keys(app, client, emu, union, upload_dir):
+    _, token = bound_member(app, client, emu, union.group_a)
+    upload(client, token, key="old")
+    _age_keys(app, 25)
+    upload(client, token, key="new")
+    with app.app_context(), unit_of_work():
+        assert purge_expired_idempotency_keys() == 1
+    with app.app_context():
+        assert db.session.scalars(sa.select(IdempotencyKey.key)).all() == ["new"]
+
+
+def test_deleting_the_account_deletes_its_keys(app, client, emu, union, upload_dir):
+    _, token = bound_member(app, client, emu, union.group_a)
+    upload(client, token)
+    assert client.delete("/api/v1/me", headers=auth(token)).status_code == 204
+    assert count(app, IdempotencyKey) == 0
+
+
+# --- two requests with one key at once (PostgreSQL) ---------------------------------------------
+
+
+class Post(threading.Thread):
+    def __init__(self, app, token):
+        super().__init__(daemon=True)
+        self.app, self.token = app, token
+        self.response = None
+        self.error: BaseException | None = None
+
+    def run(self):
+        try:
+            self.response = upload(self.app.test_client(), self.token, key="at-once")
+        except BaseException as exc:  # reported by the test
+            self.error = exc
+
+
+def _waiting_on_locks(app, *statements: str) -> bool:
+    """True once a backend is blocked on a lock in each of `statements` (SQL prefixes)."""
+    with app.app_context(), db.engine.connect() as connection:
+        for _ in range(WAIT * 20):
+            queries = connection.execute(
+                sa.text(
+                    "SELECT query FROM pg_stat_activity "
+                    "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+            ).scalars()
+            waiting = [q.lstrip().upper() for q in queries]
+            connection.rollback()  # pg_stat_activity is a snapshot per transaction: take a fresh one
+            if all(any(q.startswith(s) for q in waiting) for s in statements):
+                return True
+            time.sleep(0.05)
+    return False
+
+
+@requires_postgres
+def test_two_requests_with_one_key_at_once_act_once(app, client, emu, union, upload_dir):
+    _, token = bound_member(app, client, emu, union.group_a)
+    # Hold the first request between its claim and its upload row: the uploads table is locked.
+    with app.app_context(), db.engine.connect() as blocker:
+        blocker.execute(sa.text("LOCK TABLE uploads IN ACCESS EXCLUSIVE MODE"))
+        first = Post(app, token)
+        first.start()
+        assert _waiting_on_locks(app, "INSERT INTO UPLOADS"), "the first request never reached its upload row"
+        second = Post(app, token)
+        second.start()
+        # The second request's claim meets the first one's uncommitted key and waits for it.
+        reached = _waiting_on_locks(app, "INSERT INTO UPLOADS", "INSERT INTO IDEMPOTENCY_KEYS")
+        blocker.rollback()  # lets the first request finish
+    first.join(WAIT)
+    second.join(WAIT)
+    assert reached, "the second request did not wait on the first one's key"
+    assert first.error is None and second.error is None, (first.error, second.error)
+    assert first.response.status_code == 201
+    assert second.response.status_code == 201 and second.response.headers["Idempotent-Replayed"] == "true"
+    assert second.response.get_json() == first.response.get_json()
+    assert count(app, Upload) == 1 and len(stored_files(upload_dir)) == 1

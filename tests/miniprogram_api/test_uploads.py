@@ -1,0 +1,251 @@
+"""POST /api/v1/uploads and GET /api/v1/uploads/{id}: what is accepted, and who may read it back."""
+
+from __future__ import annotations
+
+from io import BytesIO
+from urllib.parse import quote
+
+import pytest
+
+from backend.uploads.models import Upload
+from tests.backend.announcements.helpers import act, attach, make_announcement
+from tests.backend.uploads.files import EXE, HTML, JPEG_SIGNATURE_THEN_HTML, PDF, jpeg_bytes, png_bytes
+from tests.backend.uploads.helpers import empty_upload_dir, stored_files
+from tests.factories import Role, api_login, auth, bound_member, count, get, make_staff, make_union
+
+
+@pytest.fixture
+def upload_dir(app):
+    return empty_upload_dir(app)
+
+
+@pytest.fixture
+def union(app):
+    return make_union(app)
+
+
+@pytest.fixture
+def root_staff(app, union):
+    return make_staff(app, Role.officer, union.root)
+
+
+def upload(client, token, data: bytes, name: str, **headers):
+    return client.post(
+        "/api/v1/uploads",
+        data={"file": (BytesIO(data), name)},
+        headers={**auth(token), **headers},
+        content_type="multipart/form-data",
+    )
+
+
+def test_an_active_member_uploads_a_photo(app, client, emu, union, upload_dir):
+    member_id, token = bound_member(app, client, emu, union.group_a)
+    data = jpeg_bytes()
+    response = upload(client, token, data, "体检单.jpg")
+
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body == {
+        "id": body["id"],
+        "filename": "体检单.jpg",
+        "content_type": "image/jpeg",
+        "size": len(data),
+    }
+    stored = get(app, Upload, body["id"])
+    assert stored.member_id == member_id and stored.attached_at is None
+    [path] = stored_files(upload_dir)
+    assert path.read_bytes() == data and path.name == stored.storage_name
+
+
+def test_a_png_renamed_pdf_is_stored_as_png(app, client, emu, union, upload_dir):
+    _, token = bound_member(app, client, emu, union.group_a)
+    response = upload(client, token, png_bytes(), "扫描件.pdf")
+    assert response.status_code == 201
+    assert response.get_json()["content_type"] == "image/png"
+    assert response.get_json()["filename"] == "扫描件.png"
+
+
+@pytest.mark.parametrize(
+    ("data", "name"),
+    [(HTML, "photo.jpg"), (EXE, "photo.jpg"), (EXE, "证明.pdf"), (JPEG_SIGNATURE_THEN_HTML, "photo.jpg")],
+    ids=["html-as-jpg", "exe-as-jpg", "exe-as-pdf", "jpeg-signature-then-html"],
+)
+def test_other_types_are_415_whatever_their_name(app, client, emu, union, upload_dir, data, name):
+    _, token = bound_member(app, client, emu, union.group_a)
+    response = upload(client, token, data, name)
+    assert response.status_code == 415
+    body = response.get_json()
+    assert body["error"] == "unsupported_type" and "PDF" in body["message"]
+    assert count(app, Upload) == 0 and stored_files(upload_dir) == []
+
+
+def test_a_file_over_the_limit_is_413_too_large(app, client, emu, union, upload_dir):
+    _, token = bound_member(app, client, emu, union.group_a)
+    app.config["UPLOAD_MAX_BYTES"] = 2048
+    try:
+        response = upload(client, token, PDF + b"x" * 4096, "大文件.pdf")
+        at_limit = upload(client, token, PDF + b"x" * (2048 - len(PDF)), "刚好.pdf")
+    finally:
+        app.config["UPLOAD_MAX_BYTES"] = 10 * 1024 * 1024
+    assert response.status_code == 413
+    assert response.get_json()["error"] == "too_large" and "2 KB" in response.get_json()["message"]
+    assert at_limit.status_code == 201
+    assert count(app, Upload) == 1 and len(stored_files(upload_dir)) == 1
+
+
+def test_a_body_over_the_request_limit_is_413_too(app, client, emu, union, upload_dir):
+    _, token = bound_member(app, client, emu, union.group_a)
+    app.config["MAX_CONTENT_LENGTH"] = 4096
+    try:
+        response = upload(client, token, PDF + b"x" * 8192, "大文件.pdf")
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = 12 * 1024 * 1024
+    assert response.status_code == 413 and response.get_json()["error"] == "too_large"
+    assert count(app, Upload) == 0
+
+
+def test_missing_or_empty_file_is_422_in_chinese(app, client, emu, union, upload_dir):
+    _, token = bound_member(app, client, emu, union.group_a)
+    missing = client.post("/api/v1/uploads", data={}, headers=auth(token), content_type="multipart/form-data")
+    as_json = client.post("/api/v1/uploads", json={"file": "x"}, headers=auth(token))
+    empty = upload(client, token, b"", "空.pdf")
+    for response in (missing, as_json):
+        assert response.status_code == 422
+        assert response.get_json()["errors"] == {"file": ["请选择要上传的文件"]}
+    assert empty.status_code == 422
+    assert empty.get_json()["errors"] == {"file": ["文件是空的，请重新选择"]}
+    assert count(app, Upload) == 0 and stored_files(upload_dir) == []
+
+
+def test_only_active_members_upload(app, client, emu, union, upload_dir):
+    token = api_login(client, emu, "wx-not-yet-a-member")
+    response = upload(client, token, png_bytes(), "a.png")
+    assert response.status_code == 403 and response.get_json()["error"] == "member_not_active"
+    assert client.post("/api/v1/uploads", data={"file": (BytesIO(PDF), "a.pdf")}).status_code == 401
+    assert count(app, Upload) == 0 and stored_files(upload_dir) == []
+
+
+def test_uploads_are_rate_limited_per_session(app, client, emu, union, upload_dir):
+    _, token = bound_member(app, client, emu, union.group_a)
+    app.config["UPLOAD_RATE_LIMIT"] = "2 per hour"
+    try:
+        answers = [upload(client, token, PDF, f"{n}.pdf").status_code for n in range(3)]
+    finally:
+        app.config.pop("UPLOAD_RATE_LIMIT")
+    assert answers == [201, 201, 429]
+
+
+# --- reading back ------------------------------------------------------------------------------
+
+
+def test_the_owner_gets_the_file_with_safe_headers(app, client, emu, union, upload_dir):
+    _, token = bound_member(app, client, emu, union.group_a)
+    data = PDF
+    upload_id = upload(client, token, data, "病历 (复印件).pdf").get_json()["id"]
+
+    response = client.get(f"/api/v1/uploads/{upload_id}", headers=auth(token))
+    assert response.status_code == 200
+    assert response.get_data() == data
+    assert response.mimetype == "application/pdf"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    disposition = response.headers["Content-Disposition"]
+    assert (
+        disposition.startswith("attachment;")
+        and f"filename*=UTF-8''{quote('病历 (复印件).pdf')}" in disposition
+    )
+    cache = response.headers["Cache-Control"]
+    assert "private" in cache and "public" not in cache
+    response.close()
+
+
+def test_another_member_gets_404_exactly_like_a_missing_id(app, client, emu, union, upload_dir):
+    _, owner = bound_member(app, client, emu, union.group_a)
+    _, other = bound_member(app, client, emu, union.group_a)
+    upload_id = upload(client, owner, png_bytes(), "a.png").get_json()["id"]
+
+    refused = client.get(f"/api/v1/uploads/{upload_id}", headers=auth(other))
+    missing = client.get("/api/v1/uploads/999999", headers=auth(other))
+    assert refused.status_code == missing.status_code == 404
+    assert refused.get_json() == missing.get_json()
+    assert client.get(f"/api/v1/uploads/{upload_id}").status_code == 401
+
+
+def _published_with_attachment(app, staff_id, **audience) -> tuple[int, int]:
+    announcement_id = make_announcement(app, staff_id, publish=False, **audience)
+    [upload_id] = attach(app, announcement_id, staff_id, [(PDF, "通知附件.pdf")])
+    act(app, announcement_id, "publish", staff_id)
+    return announcement_id, upload_id
+
+
+def test_announcement_attachments_follow_the_announcements_audience(
+    app, client, emu, union, root_staff, upload_dir
+):
+    _, reader = bound_member(app, client, emu, union.group_a)
+    _, outsider = bound_member(app, client, emu, union.group_b)
+    announcement_id, upload_id = _published_with_attachment(app, root_staff, group_ids=[union.branch_a])
+
+    detail = client.get(f"/api/v1/announcements/{announcement_id}", headers=auth(reader)).get_json()
+    assert detail["attachments"] == [
+        {
+            "id": upload_id,
+            "filename": "通知附件.pdf",
+            "url": f"/api/v1/uploads/{upload_id}",
+            "content_type": "application/pdf",
+            "size": len(PDF),
+        }
+    ]
+    response = client.get(detail["attachments"][0]["url"], headers=auth(reader))
+    assert response.status_code == 200 and response.get_data() == PDF
+    response.close()
+    assert client.get(f"/api/v1/uploads/{upload_id}", headers=auth(outsider)).status_code == 404
+
+
+def test_a_withdrawn_announcements_attachments_are_no_longer_served(
+    app, client, emu, union, root_staff, upload_dir
+):
+    _, reader = bound_member(app, client, emu, union.group_a)
+    announcement_id, upload_id = _published_with_attachment(app, root_staff, group_ids=[union.group_a])
+    first = client.get(f"/api/v1/uploads/{upload_id}", headers=auth(reader))
+    assert first.status_code == 200
+    first.close()
+
+    act(app, announcement_id, "withdraw", root_staff)
+    assert client.get(f"/api/v1/uploads/{upload_id}", headers=auth(reader)).status_code == 404
+
+
+def test_a_draft_announcements_attachments_are_not_served_to_members(
+    app, client, emu, union, root_staff, upload_dir
+):
+    _, reader = bound_member(app, client, emu, union.group_a)
+    announcement_id = make_announcement(app, root_staff, group_ids=[union.group_a], publish=False)
+    [upload_id] = attach(app, announcement_id, root_staff, [(png_bytes(), "海报.png")])
+    assert client.get(f"/api/v1/uploads/{upload_id}", headers=auth(reader)).status_code == 404
+
+
+def test_whole_union_attachments_reach_accounts_not_yet_bound(
+    app, client, emu, union, root_staff, upload_dir
+):
+    stranger = api_login(client, emu, "wx-stranger")
+    _, public = _published_with_attachment(app, root_staff, whole_union=True)
+    _, group_only = _published_with_attachment(app, root_staff, group_ids=[union.group_a])
+
+    response = client.get(f"/api/v1/uploads/{public}", headers=auth(stranger))
+    assert response.status_code == 200
+    response.close()
+    assert client.get(f"/api/v1/uploads/{group_only}", headers=auth(stranger)).status_code == 404
+
+
+def test_a_file_missing_from_disk_is_404_not_500(app, client, emu, union, upload_dir):
+    _, token = bound_member(app, client, emu, union.group_a)
+    upload_id = upload(client, token, png_bytes(), "a.png").get_json()["id"]
+    for path in stored_files(upload_dir):
+        path.unlink()
+    assert client.get(f"/api/v1/uploads/{upload_id}", headers=auth(token)).status_code == 404
+
+
+def test_config_announces_the_limits(app, client):
+    body = client.get("/api/v1/config").get_json()
+    assert body["upload"] == {
+        "max_bytes": app.config["UPLOAD_MAX_BYTES"],
+        "types": ["image/jpeg", "image/png", "application/pdf"],
+    }
