@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -100,14 +99,20 @@ def wechat_emulator(host: str, port: int) -> None:
 
 @click.command("purge-expired")
 @with_appcontext
-@click.option("--days", default=30, show_default=True, help="过期多少天后删除登录令牌")
+@click.option("--days", default=30, show_default=True, help="登录令牌过期多少天后删除")
 def purge_expired(days: int) -> None:
-    """删除早已过期的登录令牌。"""
-    from backend.members.auth import purge_expired_tokens
+    """删除到期的数据：过期的登录令牌、一天内没有用上的上传文件、24 小时前的防重复提交记录、7 天前的订阅记录。
 
-    with unit_of_work():
-        count = purge_expired_tokens(older_than=timedelta(days=days))
-    click.echo(f"已删除 {count} 个过期令牌")
+    有 Redis 和 celery beat 时每天 03:30 自动执行；单机部署请用 cron 每天运行一次。
+    """
+    from backend.maintenance import purge_expired as purge
+
+    counts = purge(token_days=days)
+    click.echo(
+        f"已删除：过期令牌 {counts['tokens']} 个，未使用的上传文件 {counts['uploads']} 个，"
+        f"防重复提交记录 {counts['idempotency_keys']} 条，"
+        f"订阅记录 {counts['subscription_grants']} 条，微信推送记录 {counts['wechat_pushes']} 条"
+    )
 
 
 @click.command("run-periodic")

@@ -104,6 +104,7 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute"),
         "BINDING_RATE_LIMIT": _env("BINDING_RATE_LIMIT", "10 per hour"),
         "ADMIN_LOGIN_RATE_LIMIT": _env("ADMIN_LOGIN_RATE_LIMIT", "5 per minute"),
+        "UPLOAD_RATE_LIMIT": _env("UPLOAD_RATE_LIMIT", "60 per hour"),
         "RATELIMIT_HEADERS_ENABLED": True,
         # flask-smorest / OpenAPI
         "API_TITLE": "工会会员服务小程序接口",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery, Task
+from celery.schedules import crontab
 from flask import Flask
 
 from backend.extensions import celery as _celery
@@ -35,6 +36,10 @@ def configure_celery(celery: Celery, app: Flask) -> None:
                 "schedule": float(app.config.get("NOTIFICATIONS_SWEEP_SECONDS") or 30),
             },
             "announcements-publish-due": {"task": "announcements.publish_due", "schedule": 60.0},
+            "maintenance-purge-expired": {
+                "task": "maintenance.purge_expired",
+                "schedule": crontab(hour=3, minute=30),
+            },
         },
     )
 
@@ -79,3 +84,14 @@ def publish_due_announcements() -> int:
 
     with unit_of_work():
         return len(publish_due())
+
+
+# --- maintenance (backend/maintenance.py) ----------------------------------------------------------
+
+
+@_celery.task(name="maintenance.purge_expired")
+def purge_expired() -> dict[str, int]:
+    """Every day at 03:30 (celery beat): delete what is kept only for a while."""
+    from backend.maintenance import purge_expired as purge
+
+    return purge()

@@ -44,6 +44,8 @@ class ExportSchema(ma.Schema):
     join_requests = ma.fields.List(ma.fields.Dict())
     notifications = ma.fields.List(ma.fields.Dict())
     subscription_credits = ma.fields.List(ma.fields.Dict())
+    subscription_grants = ma.fields.List(ma.fields.Dict(), metadata={"description": "每次同意订阅的记录"})
+    uploads = ma.fields.List(ma.fields.Dict(), metadata={"description": "上传过的文件（不含文件内容）"})
     activity_log = ma.fields.List(ma.fields.Dict())
 
     class Meta:

@@ -29,14 +29,12 @@ from miniprogram_api.idempotency import IDEMPOTENCY_DOC, idempotent
 
 blp = Blueprint("uploads", __name__, url_prefix="/api/v1", description="上传文件")
 
-DEFAULT_RATE_LIMIT = "60 per hour"
 FILE_DESCRIPTION = "文件内容：Content-Type 为实际类型，Content-Disposition 带 UTF-8 文件名"
 FILE_CONTENT = {kind: {"schema": {"type": "string", "format": "binary"}} for kind in ACCEPTED_TYPES}
 
 
 def upload_rate_limit() -> str:
-    # UPLOAD_RATE_LIMIT may be set in the environment-backed config; the default suits a phone user.
-    return current_app.config.get("UPLOAD_RATE_LIMIT") or DEFAULT_RATE_LIMIT
+    return current_app.config["UPLOAD_RATE_LIMIT"]
 
 
 class UploadFormSchema(ma.Schema):

@@ -24,7 +24,9 @@ ALLOWED_ATTRIBUTES = {
     "td": {"colspan", "rowspan"},
 }
 LINK_SCHEMES = ("http://", "https://", "mailto:")
-IMAGE_PREFIXES = ("https://", "/api/v1/uploads/")
+# Only https images: the mini-program's rich-text cannot send a login token, so our own uploads go in as
+# attachments (shown below the text, fetched with the token), never as <img> in the body.
+IMAGE_PREFIXES = ("https://",)
 # Dropped with everything inside them, not just unwrapped.
 DROPPED_WITH_CONTENT = frozenset({"script", "style"})
 
@@ -81,5 +83,6 @@ def summarize(clean_html: str, length: int = SUMMARY_LENGTH) -> str:
 BODY_HINT = (
     "可用 HTML 排版：段落 <p>、换行 <br>、加粗 <strong>、斜体 <em>、下划线 <u>、小标题 <h2>–<h4>、"
     '列表 <ul>/<ol>/<li>、表格 <table>、引用 <blockquote>、链接 <a href="https://…">、'
-    '图片 <img src="https://…">。其余标签、样式和脚本会在保存时去掉。不含标签的纯文字按行分段。'
+    '网上图片 <img src="https://…">（本地的图片和文件请用下方「添加附件」）。'
+    "其余标签、样式和脚本会在保存时去掉。不含标签的纯文字按行分段。"
 )

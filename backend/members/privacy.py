@@ -3,9 +3,12 @@
 Retention rule (what ``delete_account`` erases and what it keeps):
 
 - **Erased:** the WeChat account (openid, unionid, session key), every session token, the join
-  requests (name, employee number, phone as typed into the app), the subscribe credits, and the
-  member's inbox (all notifications). After this no token works and the openid is unknown to us;
-  logging in again starts a fresh, unbound account.
+  requests (name, employee number, phone as typed into the app), the subscribe credits and grants,
+  the member's inbox (all notifications), and the files they uploaded that no record uses (their
+  files go once the deletion has committed). After this no token works and the openid is unknown to
+  us; logging in again starts a fresh, unbound account.
+- **Kept with the record:** a file the member attached to a request the union acted on (a care
+  request, a hardship application) belongs to that case file and follows its retention.
 - **Roster kept, unbound:** a member whose roster status is ``active`` or ``left`` stays on the roster
   as it is. The roster is the union's own membership record (kept by union rules whether or not the
   person uses the mini-program, and maintained by staff), not data the app collected; deleting the
@@ -19,7 +22,6 @@ Retention rule (what ``delete_account`` erases and what it keeps):
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,13 +33,11 @@ from backend.extensions import db
 from backend.members.auth import revoke_all_tokens
 from backend.members.models import ApiToken, JoinRequest, Member, MemberStatus, WechatAccount
 from backend.members.queries import group_display_path
-from backend.notifications.models import Notification, SubscriptionCredit
+from backend.notifications.models import Notification, SubscriptionCredit, SubscriptionGrant
+from backend.uploads.models import Upload
+from backend.uploads.operations import delete_upload
 
 ANONYMISED_NAME = "已注销用户"
-
-# Other domains add what they hold about a member: name → function(account, member) → JSON-safe data.
-ExportSection = Callable[[WechatAccount, Member | None], Any]
-EXPORT_SECTIONS: dict[str, ExportSection] = {}
 
 
 def _time(value: Any) -> str | None:
@@ -93,6 +93,15 @@ def export_personal_data(account: WechatAccount) -> dict[str, Any]:
                 sa.select(SubscriptionCredit).where(SubscriptionCredit.wechat_account_id == account.id)
             )
         ],
+        "subscription_grants": [
+            {"template_id": g.template_id, "source": g.source.value, "received_at": _time(g.received_at)}
+            for g in db.session.scalars(
+                sa.select(SubscriptionGrant)
+                .where(SubscriptionGrant.wechat_account_id == account.id)
+                .order_by(SubscriptionGrant.id)
+            )
+        ],
+        "uploads": [],
         "activity_log": [],
     }
     if member is not None:
@@ -139,8 +148,19 @@ def export_personal_data(account: WechatAccount) -> dict[str, Any]:
                 sa.select(AuditLog).where(AuditLog.actor_member_id == member.id).order_by(AuditLog.id)
             )
         ]
-    for name, section in EXPORT_SECTIONS.items():
-        data[name] = section(account, member)
+        data["uploads"] = [
+            {
+                "id": u.id,
+                "filename": u.filename,
+                "content_type": u.content_type,
+                "size": u.size,
+                "created_at": _time(u.created_at),
+                "attached": u.attached_at is not None,
+            }
+            for u in db.session.scalars(
+                sa.select(Upload).where(Upload.member_id == member.id).order_by(Upload.id)
+            )
+        ]
     record(
         "member.data_exported", member_id=member.id if member else None, target=member, account_id=account.id
     )
@@ -157,11 +177,15 @@ def delete_account(account: WechatAccount, *, reason: str = "member_request") ->
     revoke_all_tokens(account)
     if member is not None:
         db.session.execute(sa.delete(Notification).where(Notification.member_id == member.id))
+        unattached = sa.select(Upload).where(Upload.member_id == member.id, Upload.attached_at.is_(None))
+        for upload in db.session.scalars(unattached).all():
+            delete_upload(upload)
         if member.status == MemberStatus.pending:
             _anonymise(member)
     db.session.execute(
         sa.delete(SubscriptionCredit).where(SubscriptionCredit.wechat_account_id == account_id)
     )
+    db.session.execute(sa.delete(SubscriptionGrant).where(SubscriptionGrant.wechat_account_id == account_id))
     db.session.execute(sa.delete(JoinRequest).where(JoinRequest.wechat_account_id == account_id))
     db.session.execute(sa.delete(ApiToken).where(ApiToken.wechat_account_id == account_id))
     db.session.execute(sa.delete(WechatAccount).where(WechatAccount.id == account_id))

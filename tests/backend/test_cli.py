@@ -65,3 +65,56 @@ def test_run_periodic_runs(app):
 def _all_staff(app):
     with app.app_context():
         return db.session.scalars(sa.select(Staff)).all()
+
+
+def test_purge_expired_removes_only_what_has_run_out(app):
+    from datetime import timedelta
+    from io import BytesIO
+
+    from backend.db import unit_of_work, utcnow
+    from backend.idempotency import IdempotencyKey
+    from backend.members.models import ApiToken, WechatAccount
+    from backend.notifications.models import GrantSource, HandledPush, SubscriptionGrant
+    from backend.uploads.models import Upload
+    from backend.uploads.operations import store_upload
+    from backend.uploads.storage import staged_upload
+    from tests.backend.uploads.files import png_bytes
+    from tests.factories import make_member, make_union
+
+    union = make_union(app)
+    member_id = make_member(app, union.group_a)
+    now = utcnow()
+    with app.app_context(), unit_of_work():
+        account = WechatAccount(openid="wx-purge", member_id=member_id, created_at=now)
+        db.session.add(account)
+        db.session.flush()
+        # (token expired, key made, grant and push received) ago: just past each retention, or well inside.
+        for tag, expired, keyed, granted in (
+            ("old", timedelta(days=31), timedelta(hours=25), timedelta(days=8)),
+            ("new", timedelta(days=29), timedelta(hours=23), timedelta(days=6)),
+        ):
+            db.session.add(
+                ApiToken(token_hash=f"{tag:0>64}", wechat_account_id=account.id, expires_at=now - expired)
+            )
+            db.session.add(
+                IdempotencyKey(wechat_account_id=account.id, key=tag, request_hash="0" * 64,
+                               endpoint="POST /uploads", created_at=now - keyed)
+            )  # fmt: skip
+            db.session.add(
+                SubscriptionGrant(wechat_account_id=account.id, template_id="t", source=GrantSource.client,
+                                  received_at=now - granted)
+            )  # fmt: skip
+            db.session.add(HandledPush(digest=f"{tag:0>64}", event="e", received_at=now - granted))
+    for age in (timedelta(days=2), timedelta(hours=1)):
+        with app.app_context(), staged_upload(BytesIO(png_bytes()), "a.png") as staged, unit_of_work():
+            store_upload(staged, member=db.session.get(Member, member_id), attach=False, now=now - age)
+
+    result = app.test_cli_runner().invoke(args=["purge-expired"])
+
+    assert result.exit_code == 0, result.output
+    assert (
+        "过期令牌 1 个，未使用的上传文件 1 个，防重复提交记录 1 条，订阅记录 1 条，微信推送记录 1 条"
+        in result.output
+    )
+    for model in (ApiToken, IdempotencyKey, SubscriptionGrant, HandledPush, Upload):
+        assert count(app, model) == 1, model

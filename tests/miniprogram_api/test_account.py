@@ -169,3 +169,24 @@ def test_unrelated_member_is_untouched_by_a_deletion(app, client, emu):
     client.delete("/api/v1/me", headers=auth(token))
     assert client.get("/api/v1/me", headers=auth(other_token)).status_code == 200
     assert count(app, Notification) == 1 and get(app, Member, keep) is not None
+
+
+def test_export_lists_my_uploads_and_deleting_me_removes_the_unused_ones(app, client, emu):
+    from backend.uploads.models import Upload
+    from tests.backend.uploads.files import png_bytes
+    from tests.backend.uploads.helpers import empty_upload_dir, stored_files
+    from tests.miniprogram_api.test_uploads import upload
+
+    root = empty_upload_dir(app)
+    union = make_union(app)
+    member_id, token = bound_member(app, client, emu, union.group_a)
+    _, other = bound_member(app, client, emu, union.group_a)
+    assert upload(client, token, png_bytes(), "病历.png").status_code == 201
+    assert upload(client, other, png_bytes(), "别人的.png").status_code == 201
+
+    exported = client.get("/api/v1/me/export", headers=auth(token)).get_json()
+    assert [(u["filename"], u["attached"]) for u in exported["uploads"]] == [("病历.png", False)]
+
+    assert client.delete("/api/v1/me", headers=auth(token)).status_code == 204
+    assert count(app, Upload, Upload.member_id == member_id) == 0
+    assert count(app, Upload) == 1 and len(stored_files(root)) == 1  # the other member's stays

@@ -127,11 +127,11 @@ def test_only_active_members_upload(app, client, emu, union, upload_dir):
 
 def test_uploads_are_rate_limited_per_session(app, client, emu, union, upload_dir):
     _, token = bound_member(app, client, emu, union.group_a)
-    app.config["UPLOAD_RATE_LIMIT"] = "2 per hour"
+    default, app.config["UPLOAD_RATE_LIMIT"] = app.config["UPLOAD_RATE_LIMIT"], "2 per hour"
     try:
         answers = [upload(client, token, PDF, f"{n}.pdf").status_code for n in range(3)]
     finally:
-        app.config.pop("UPLOAD_RATE_LIMIT")
+        app.config["UPLOAD_RATE_LIMIT"] = default
     assert answers == [201, 201, 429]
 
 
