@@ -1,9 +1,10 @@
 """Fan-out benchmark: how close does notification delivery come to what the WeChat emulator can take?
 
 1. Raw capacity: one plain loop of subscribe sends through the gateway to the emulator (N messages).
-2. The real path: ``notify_many`` to N members in one transaction, then delivery as production does
-   it: with REDIS_URL, Celery worker processes (started here) draining the queue; without it, the
-   embedded default (eager: the drain runs in this process after the commit).
+2. The real path: a staff member publishes an announcement to the whole union of N members (the
+   recipients snapshot, N inbox messages in one transaction), then delivery as production does it:
+   with REDIS_URL, Celery worker processes (started here) draining the queue; without it, the embedded
+   default (eager: the drain runs in this process after the commit).
 
 Prints messages/second for both and their ratio (target ≥ 0.5). Uses its own throwaway database: a
 SQLite file in a temporary directory, or DATABASE_URL when given (its tables are dropped and rebuilt,
@@ -31,12 +32,15 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 
 from backend import create_app  # noqa: E402
+from backend.announcements.models import Announcement, AnnouncementCategory  # noqa: E402
+from backend.announcements.operations import create_announcement, publish  # noqa: E402
 from backend.config import DEMO_TEMPLATES  # noqa: E402
 from backend.db import unit_of_work, utcnow  # noqa: E402
 from backend.extensions import db  # noqa: E402
 from backend.members.models import Group, Member, MemberStatus, WechatAccount  # noqa: E402
 from backend.notifications.models import DeliveryState, Notification, SubscriptionCredit  # noqa: E402
-from backend.notifications.operations import notify_many  # noqa: E402
+from backend.staff.models import Role  # noqa: E402
+from backend.staff.operations import create_staff  # noqa: E402
 from backend.wechat.emulator import EmulatorServer  # noqa: E402
 from backend.wechat.gateway import WechatGateway, fit_template_data  # noqa: E402
 
@@ -126,7 +130,8 @@ def reset_database(app: Any) -> None:
         upgrade()
 
 
-def seed(app: Any, server: EmulatorServer, count: int) -> list[int]:
+def seed(app: Any, server: EmulatorServer, count: int) -> int:
+    """N bound members with a credit each on both sides, and a draft to the whole union: its id."""
     now = utcnow()
     with app.app_context():
         group = Group(name="基准测试工会", path="")
@@ -153,9 +158,15 @@ def seed(app: Any, server: EmulatorServer, count: int) -> list[int]:
                 for a in account_ids
             ],
         )
+        staff = create_staff(username="bench", display_name="基准测试", role=Role.admin, scope=group,
+                             password="bench-password-1", by=None)  # fmt: skip
+        draft = create_announcement(staff=staff, title="关于开展职工运动会的通知",
+                                    body_html="<p>请各分会组织报名</p>",
+                                    category=AnnouncementCategory.notice, whole_union=True)  # fmt: skip
         db.session.commit()
+        announcement_id = draft.id
     grant_emulator_credits(server, [f"wx-bench-{m}" for m in member_ids])
-    return member_ids
+    return announcement_id
 
 
 def final_count(app: Any) -> int:
@@ -210,16 +221,15 @@ def real_path(
     env = settings(server, database_url, redis_url, tmp, queue, args.chunk)
     app = build_app(env)
     reset_database(app)
-    member_ids = seed(app, server, count)
+    announcement_id = seed(app, server, count)
     procs = start_workers(env, args.workers, args.concurrency, queue, tmp) if redis_url else []
     try:
         if procs:
             time.sleep(3)  # let the workers connect: their start-up is not delivery time
         started = time.perf_counter()
         with app.app_context(), unit_of_work():
-            notify_many(member_ids, kind="announcement", title="关于开展职工运动会的通知",
-                        body="请各分会组织报名", link="pages/announcements/detail?id=1",
-                        dedupe_prefix="announcement:bench", data={"category": "通知"})  # fmt: skip
+            announcement = db.session.get(Announcement, announcement_id)
+            publish(announcement, staff=announcement.author)
         while final_count(app) < count:
             time.sleep(0.05)
         elapsed = time.perf_counter() - started
