@@ -114,7 +114,10 @@ def authenticate_staff(username: str, password: str) -> Staff | None:
     staff = db.session.scalar(
         sa.select(Staff).where(sa.func.lower(Staff.username) == username.strip().lower())
     )
-    if staff is None or not staff.is_enabled or not staff.check_password(password):
+    # An unknown username costs one password hash too, so the answer's timing does not tell which
+    # usernames exist.
+    matches = staff.check_password(password) if staff is not None else _burn_a_hash(password)
+    if staff is None or not staff.is_enabled or not matches:
         record(
             "staff.login_failed",
             staff=staff if staff and staff.is_enabled else None,

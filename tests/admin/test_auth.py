@@ -186,3 +186,21 @@ def test_garbled_session_user_id_is_anonymous(app, client, union):
     with client.session_transaction() as session:
         session["_user_id"] = "not-a-number"
     assert client.get("/admin/").status_code == 302
+
+
+def test_an_unknown_username_costs_a_password_hash_like_a_wrong_password(app, client, union, monkeypatch):
+    """Without the dummy hash an unknown username answers faster, telling which usernames exist."""
+    import hashlib
+
+    make_staff(app, Role.officer, union.branch_a, username="alice")
+    derivations = []
+    for name in ("scrypt", "pbkdf2_hmac"):
+        real = getattr(hashlib, name)
+        monkeypatch.setattr(
+            hashlib, name, lambda *a, _real=real, **k: derivations.append(1) or _real(*a, **k)
+        )
+
+    staff_login(client, "alice", password="wrong-password-1")
+    known = len(derivations)
+    staff_login(client, "nobody-here", password="wrong-password-1")
+    assert known == 1 and len(derivations) - known == 1
