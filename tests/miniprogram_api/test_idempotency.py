@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 from io import BytesIO
 
@@ -16,10 +15,9 @@ from backend.idempotency import IdempotencyKey, purge_expired_idempotency_keys
 from backend.uploads.models import Upload
 from tests.backend.uploads.files import HTML, PDF, png_bytes
 from tests.backend.uploads.helpers import empty_upload_dir, stored_files
+from tests.concurrency import WAIT, lock_waiters_run
 from tests.conftest import requires_postgres
 from tests.factories import api_login, auth, bound_member, count, make_member, make_union
-
-WAIT = 10
 
 
 @pytest.fixture
@@ -167,24 +165,6 @@ class Post(threading.Thread):
             self.error = exc
 
 
-def _waiting_on_locks(app, *statements: str) -> bool:
-    """True once a backend is blocked on a lock in each of `statements` (SQL prefixes)."""
-    with app.app_context(), db.engine.connect() as connection:
-        for _ in range(WAIT * 20):
-            queries = connection.execute(
-                sa.text(
-                    "SELECT query FROM pg_stat_activity "
-                    "WHERE wait_event_type = 'Lock' AND datname = current_database()"
-                )
-            ).scalars()
-            waiting = [q.lstrip().upper() for q in queries]
-            connection.rollback()  # pg_stat_activity is a snapshot per transaction: take a fresh one
-            if all(any(q.startswith(s) for q in waiting) for s in statements):
-                return True
-            time.sleep(0.05)
-    return False
-
-
 @requires_postgres
 def test_two_requests_with_one_key_at_once_act_once(app, client, emu, union, upload_dir):
     _, token = bound_member(app, client, emu, union.group_a)
@@ -193,11 +173,11 @@ def test_two_requests_with_one_key_at_once_act_once(app, client, emu, union, upl
         blocker.execute(sa.text("LOCK TABLE uploads IN ACCESS EXCLUSIVE MODE"))
         first = Post(app, token)
         first.start()
-        assert _waiting_on_locks(app, "INSERT INTO UPLOADS"), "the first request never reached its upload row"
+        assert lock_waiters_run(app, "INSERT INTO UPLOADS"), "the first request never reached its upload row"
         second = Post(app, token)
         second.start()
         # The second request's claim meets the first one's uncommitted key and waits for it.
-        reached = _waiting_on_locks(app, "INSERT INTO UPLOADS", "INSERT INTO IDEMPOTENCY_KEYS")
+        reached = lock_waiters_run(app, "INSERT INTO UPLOADS", "INSERT INTO IDEMPOTENCY_KEYS")
         blocker.rollback()  # lets the first request finish
     first.join(WAIT)
     second.join(WAIT)

@@ -6,61 +6,19 @@ staged): the tests skip on SQLite.
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import UTC, datetime, timedelta
-
-import sqlalchemy as sa
 
 from backend.announcements.models import Announcement, AnnouncementStatus
 from backend.announcements.operations import publish, publish_due
 from backend.audit.models import AuditLog
-from backend.db import unit_of_work
 from backend.extensions import db
 from backend.staff.models import Staff
 from tests.backend.announcements.helpers import make_announcement, notifications_for, recipient_ids
+from tests.concurrency import WAIT, Held, Runner, lock_waiters_run
 from tests.conftest import requires_postgres
 from tests.factories import count, get, make_member
 
 AT = datetime(2026, 11, 21, 1, 0, tzinfo=UTC)
-WAIT = 10
-
-
-class HeldPublishDue(threading.Thread):
-    """Runs publish_due in its own transaction and keeps that transaction open until released."""
-
-    def __init__(self, app, now):
-        super().__init__(daemon=True)
-        self.app, self.now = app, now
-        self.locked, self.release = threading.Event(), threading.Event()
-        self.published: list[int] = []
-        self.error: BaseException | None = None
-
-    def run(self):
-        try:
-            with self.app.app_context(), unit_of_work():
-                self.published = [a.id for a in publish_due(self.now)]
-                self.locked.set()
-                self.release.wait(WAIT)
-        except BaseException as exc:  # reported by the test, not lost in the thread
-            self.error = exc
-        finally:
-            self.locked.set()
-
-
-class Runner(threading.Thread):
-    def __init__(self, app, work):
-        super().__init__(daemon=True)
-        self.app, self.work = app, work
-        self.result = None
-        self.error: BaseException | None = None
-
-    def run(self):
-        try:
-            with self.app.app_context(), unit_of_work():
-                self.result = self.work()
-        except BaseException as exc:
-            self.error = exc
 
 
 def _scheduled(app, union, staff_id):
@@ -80,9 +38,9 @@ def _assert_published_once(app, announcement_id):
 @requires_postgres
 def test_two_publish_due_at_once_publish_once_and_the_second_does_not_wait(app, union, root_officer):
     announcement_id = _scheduled(app, union, root_officer)
-    first = HeldPublishDue(app, AT)
+    first = Held(app, lambda: [a.id for a in publish_due(AT)])
     first.start()
-    assert first.locked.wait(WAIT)
+    assert first.done.wait(WAIT)
     second = Runner(app, lambda: [a.id for a in publish_due(AT)])
     try:
         second.start()
@@ -94,33 +52,16 @@ def test_two_publish_due_at_once_publish_once_and_the_second_does_not_wait(app, 
         first.join(WAIT)
         second.join(WAIT)
     assert first.error is None and second.error is None, (first.error, second.error)
-    assert first.published == [announcement_id] and second.result == []
+    assert first.result == [announcement_id] and second.result == []
     _assert_published_once(app, announcement_id)
-
-
-def _wait_for_lock_waiter(app):
-    with app.app_context(), db.engine.connect() as connection:
-        for _ in range(WAIT * 20):
-            waiting = connection.execute(
-                sa.text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                    "AND datname = current_database() AND query ILIKE 'UPDATE announcements%'"
-                )
-            ).scalar()
-            # pg_stat_activity is a snapshot taken once per transaction: end it to see the next state.
-            connection.rollback()
-            if waiting:
-                return True
-            time.sleep(0.05)
-    return False
 
 
 @requires_postgres
 def test_publish_button_racing_the_scheduler_publishes_once(app, union, root_officer):
     announcement_id = _scheduled(app, union, root_officer)
-    scheduler = HeldPublishDue(app, AT)
+    scheduler = Held(app, lambda: [a.id for a in publish_due(AT)])
     scheduler.start()
-    assert scheduler.locked.wait(WAIT)
+    assert scheduler.done.wait(WAIT)
 
     def press_publish():
         announcement = db.session.get(Announcement, announcement_id)
@@ -131,7 +72,9 @@ def test_publish_button_racing_the_scheduler_publishes_once(app, union, root_off
     button = Runner(app, press_publish)
     try:
         button.start()
-        assert _wait_for_lock_waiter(app), "the button's UPDATE never waited on the scheduler's row lock"
+        assert lock_waiters_run(app, "UPDATE announcements"), (
+            "the button's UPDATE never waited on the scheduler's row lock"
+        )
     finally:
         scheduler.release.set()
         scheduler.join(WAIT)

@@ -7,10 +7,7 @@ staged): the tests skip on SQLite.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -24,65 +21,9 @@ from backend.notifications.subscriptions import first_delivery, record_accept
 from backend.wechat.callback import handle_event
 from tests.backend.notifications.helpers import ANNOUNCEMENT_TEMPLATE
 from tests.backend.wechat.pushes import TOKEN, popup, push
+from tests.concurrency import WAIT, Held, Runner, backend_pid, someone_waits_for
 from tests.conftest import requires_postgres
 from tests.factories import api_login, count
-
-WAIT = 10
-
-
-class Held(threading.Thread):
-    """Runs ``work`` in its own transaction and keeps that transaction open until released."""
-
-    def __init__(self, app, work: Callable[[], Any]):
-        super().__init__(daemon=True)
-        self.app, self.work = app, work
-        self.done, self.release = threading.Event(), threading.Event()
-        self.result: Any = None
-        self.error: BaseException | None = None
-
-    def run(self):
-        try:
-            with self.app.app_context(), unit_of_work():
-                self.result = self.work()
-                self.done.set()
-                self.release.wait(WAIT)
-        except BaseException as exc:  # reported by the test, not lost in the thread
-            self.error = exc
-        finally:
-            self.done.set()
-
-
-class Runner(threading.Thread):
-    def __init__(self, app, work: Callable[[], Any]):
-        super().__init__(daemon=True)
-        self.app, self.work = app, work
-        self.result: Any = None
-        self.error: BaseException | None = None
-
-    def run(self):
-        try:
-            with self.app.app_context(), unit_of_work():
-                self.result = self.work()
-        except BaseException as exc:
-            self.error = exc
-
-
-def _backend_pid() -> int:
-    return db.session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
-
-
-def _waits_for(app, holder_pid: int) -> bool:
-    """True once another session waits for a lock that the session ``holder_pid`` holds."""
-    with app.app_context(), db.engine.connect() as connection:
-        for _ in range(WAIT * 20):
-            waiting = connection.execute(
-                sa.text("SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"),
-                {"pid": holder_pid},
-            ).scalar()
-            if waiting:
-                return True
-            time.sleep(0.05)
-    return False
 
 
 def _account_id(app, client, emu, openid: str) -> int:
@@ -113,14 +54,14 @@ def test_client_report_and_push_of_one_tap_at_once_count_once(app, client, emu, 
         with app.app_context(), unit_of_work():
             add_credits(db.session.get(WechatAccount, account_id), ANNOUNCEMENT_TEMPLATE, had_credit)
     accept = _accept(account_id, GrantSource.client)
-    reported = Held(app, lambda: (accept(), _backend_pid()))
+    reported = Held(app, lambda: (accept(), backend_pid()))
     reported.start()
     assert reported.done.wait(WAIT)
     pushed = Runner(app, _accept(account_id, GrantSource.push))
     try:
         pushed.start()
         # The push waits on the credit row the client's report holds, then sees that report's grant.
-        assert _waits_for(app, reported.result[1]), "the push did not wait for the client's report"
+        assert someone_waits_for(app, reported.result[1]), "the push did not wait for the client's report"
     finally:
         reported.release.set()
         reported.join(WAIT)
@@ -142,7 +83,7 @@ def test_a_push_repeated_while_the_first_copy_is_applied_is_applied_once(app, cl
     def apply_first_copy() -> tuple[bool, int]:
         handled = first_delivery(message)
         handle_event(message)
-        return handled, _backend_pid()
+        return handled, backend_pid()
 
     first = Held(app, apply_first_copy)  # what the web process that got the first copy does
     first.start()
@@ -150,7 +91,7 @@ def test_a_push_repeated_while_the_first_copy_is_applied_is_applied_once(app, cl
     repeat = Runner(app, lambda: push(app.test_client(), message))  # another web process gets the repeat
     try:
         repeat.start()
-        assert _waits_for(app, first.result[1]), "the repeat did not wait for the first copy"
+        assert someone_waits_for(app, first.result[1]), "the repeat did not wait for the first copy"
     finally:
         first.release.set()
         first.join(WAIT)
