@@ -49,6 +49,15 @@ def _no_store(response: Response) -> Response:
     return response
 
 
+MAX_PAGE = 100_000
+
+
+def page_arg() -> int:
+    """The ``?page=`` of a list, clamped to 1 … MAX_PAGE (a huge number would overflow the OFFSET)."""
+    page = request.args.get("page", 1, type=int) or 1
+    return min(max(page, 1), MAX_PAGE)
+
+
 def permission_required(permission: str) -> Callable[[F], F]:
     """A role that lacks the permission gets 403 (before any object is loaded, so nothing leaks)."""
 

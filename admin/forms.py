@@ -274,6 +274,16 @@ class AuditFilterForm(Form):
     date_from = ChineseDateField("开始日期", validators=[Optional()])
     date_to = ChineseDateField("结束日期", validators=[Optional()])
 
+    def validate_date_from(self, field: Any) -> None:
+        _plausible_date(field.data)
+
     def validate_date_to(self, field: Any) -> None:
+        _plausible_date(field.data)
         if field.data and self.date_from.data and field.data < self.date_from.data:
             raise ValidationError("结束日期不能早于开始日期")
+
+
+def _plausible_date(value: date | None) -> None:
+    # A mistyped year (0001, 9999) would overflow the conversion to a moment in time.
+    if value is not None and not date(2000, 1, 1) <= value <= date(2099, 12, 31):
+        raise ValidationError("请填写 2000 年到 2099 年之间的日期")

@@ -8,10 +8,19 @@ from typing import Any
 
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, Map
 
 from backend import crypto
 from backend.config import load_settings
 from backend.extensions import api, celery, csrf, db, limiter, login_manager, migrate
+
+
+class DatabaseId(IntegerConverter):
+    """``<int:…>`` for ids: 0 … 2**31 - 1, the range of PostgreSQL's ``integer`` primary keys."""
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -19,6 +28,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=False, template_folder=None, static_folder=None)
     app.config.update(load_settings(config))
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese stays readable in JSON
+    # Every `<int:…>` in a route is a database id: one beyond the column's range is a 404, not a 500.
+    app.url_map.converters["int"] = DatabaseId
     _prepare_local_dirs(app)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 

@@ -111,7 +111,7 @@ def purge_expired(days: int) -> None:
     click.echo(
         f"已删除：过期令牌 {counts['tokens']} 个，未使用的上传文件 {counts['uploads']} 个，"
         f"防重复提交记录 {counts['idempotency_keys']} 条，"
-        f"订阅记录 {counts['subscription_grants']} 条，微信推送记录 {counts['wechat_pushes']} 条"
+        f"订阅与微信推送记录 {counts['subscription_records']} 条"
     )
 
 

@@ -10,7 +10,7 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from jinja2 import TemplateNotFound
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -131,6 +131,12 @@ def handle_http_exception(error: HTTPException) -> Any:
         headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
     if wants_json():
         return json_error(status, code, message, errors, headers)
+    if status == 413:
+        limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+        message = (
+            f"提交的内容太大：一次提交合计不能超过 {round(limit / (1024 * 1024), 1):g} MB。"
+            "请用浏览器的「返回」回到上一页（已填的内容还在），减少附件后再保存，其余附件可以分几次添加。"
+        )
     return html_error(status, message)
 
 

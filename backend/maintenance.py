@@ -11,6 +11,7 @@ Each step is its own transaction, so one failing step does not keep the others f
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from backend.db import unit_of_work
@@ -23,17 +24,33 @@ log = logging.getLogger(__name__)
 
 
 def purge_expired(*, token_days: int = 30) -> dict[str, int]:
-    """Runs every purge; returns how many rows each removed."""
+    """Runs every purge, each in its own transaction; returns how many rows each removed.
+
+    A step that fails is logged and the others still run; the failure is raised at the end, so the
+    task or command reports it.
+    """
+    steps: dict[str, Callable[[], int]] = {
+        "tokens": lambda: purge_expired_tokens(older_than=timedelta(days=token_days)),
+        "uploads": purge_unattached_uploads,
+        "idempotency_keys": purge_expired_idempotency_keys,
+        "subscription_records": lambda: sum(purge_subscription_records().values()),
+    }
     counts: dict[str, int] = {}
-    with unit_of_work():
-        counts["tokens"] = purge_expired_tokens(older_than=timedelta(days=token_days))
-    with unit_of_work():
-        counts["uploads"] = purge_unattached_uploads()
-    with unit_of_work():
-        counts["idempotency_keys"] = purge_expired_idempotency_keys()
-    with unit_of_work():
-        records = purge_subscription_records()
-    counts["subscription_grants"] = records["grants"]
-    counts["wechat_pushes"] = records["pushes"]
+    failed: list[str] = []
+    for name, step in steps.items():
+        try:
+            with unit_of_work():
+                counts[name] = step()
+        except Exception:
+            log.exception("purge step %s failed; the other steps go on", name)
+            failed.append(name)
     log.info("purged expired records: %s", counts)
+    if failed:
+        raise PurgeFailed(failed, counts)
     return counts
+
+
+class PurgeFailed(RuntimeError):
+    def __init__(self, steps: list[str], counts: dict[str, int]) -> None:
+        super().__init__(f"purge steps failed: {', '.join(steps)} (done: {counts})")
+        self.steps, self.counts = steps, counts

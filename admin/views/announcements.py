@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_sqlalchemy.pagination import SelectPagination
 
-from admin.blueprint import FORM_ERRORS, bp, current_staff, permission_required
+from admin.blueprint import FORM_ERRORS, bp, current_staff, page_arg, permission_required
 from admin.forms import TO_GROUPS, AnnouncementForm, EmptyForm, group_choices
 from backend.announcements import operations, reading
 from backend.announcements.attachments import (
@@ -51,6 +51,19 @@ class RowPagination(SelectPagination):
         return list(self._query_args["session"].execute(select))
 
 
+def attachments_budget() -> int:
+    """What the files of one save may add up to: the request limit, less room for the typed text."""
+    return max(int(current_app.config["MAX_CONTENT_LENGTH"]) - 1024 * 1024, max_upload_bytes())
+
+
+@bp.context_processor
+def _attachment_budget() -> dict[str, Any]:
+    return {
+        "attachments_budget": attachments_budget(),
+        "attachments_budget_text": human_size(attachments_budget()),
+    }
+
+
 def _form(announcement: Announcement | None = None) -> AnnouncementForm:
     staff = current_staff()
     form = AnnouncementForm()
@@ -59,7 +72,8 @@ def _form(announcement: Announcement | None = None) -> AnnouncementForm:
         form.audience.choices = [TO_GROUPS]
     form.attachments.description = (
         f"可一次选多个；{TYPE_LABELS}，每个不超过 {human_size(max_upload_bytes())}，"
-        f"每条公告最多 {MAX_ATTACHMENTS} 个。保存后可在编辑页删除。"
+        f"一次保存合计不超过 {human_size(attachments_budget())}，每条公告最多 {MAX_ATTACHMENTS} 个。"
+        "保存后可在编辑页删除。"
     )
     if announcement is not None and request.method == "GET":
         form.title.data = announcement.title
@@ -121,7 +135,15 @@ def _refused(form: AnnouncementForm, error: DomainError, announcement: Announcem
 
 
 def _render_form(form: AnnouncementForm, announcement: Announcement | None, status: int) -> Any:
-    return render_template("admin/announcements/form.html", form=form, announcement=announcement), status
+    budget = attachments_budget()
+    page = render_template(
+        "admin/announcements/form.html",
+        form=form,
+        announcement=announcement,
+        attachments_budget=budget,
+        attachments_budget_text=human_size(budget),
+    )
+    return page, status
 
 
 @bp.get("/announcements/")
@@ -130,7 +152,7 @@ def announcements_list() -> Any:
     staff = current_staff()
     status_value = request.args.get("status", "")
     status = AnnouncementStatus(status_value) if status_value in STATUS_LABELS else None
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     pagination = db.paginate(
         staff_announcements(staff, status=status), page=page, per_page=PER_PAGE, error_out=False
     )
@@ -227,7 +249,7 @@ def announcement_withdraw(announcement_id: int) -> Any:
 def announcement_figures(announcement_id: int) -> Any:
     announcement = announcement_for_staff(announcement_id, current_staff())
     rows, total = figures_by_group(announcement)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     unread = RowPagination(
         select=unread_recipients(announcement),
         session=db.session(),
@@ -272,7 +294,8 @@ def announcement_remind(announcement_id: int) -> Any:
 @permission_required(PERMISSION)
 def announcement_attachment(announcement_id: int, upload_id: int) -> Response:
     announcement = announcement_for_staff(announcement_id, current_staff())
-    return send_upload(attachment_of(announcement, upload_id))
+    # Office PCs are shared: no copy of a staff download may stay in the browser's cache.
+    return send_upload(attachment_of(announcement, upload_id), shared_computer=True)
 
 
 @bp.post("/announcements/<int:announcement_id>/attachments/<int:upload_id>/remove")

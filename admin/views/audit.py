@@ -13,7 +13,7 @@ from typing import Any
 from flask import Response, flash, redirect, render_template, request, send_file, url_for
 from wtforms import SelectChoice
 
-from admin.blueprint import bp, current_staff, permission_required
+from admin.blueprint import bp, current_staff, page_arg, permission_required
 from admin.forms import AuditFilterForm
 from backend.audit.export import export_audit_log
 from backend.audit.labels import (
@@ -97,7 +97,7 @@ def _row(entry: AuditLog, viewer: Staff) -> dict[str, Any]:
         "code": entry.action,
         "target": _target_text(entry),
         "target_url": _target_url(entry, viewer),
-        "detail": describe_detail(entry.detail),
+        "detail": describe_detail(entry),
         "ip": "命令行" if entry.ip == "cli" else entry.ip,
         "user_agent": entry.user_agent,
     }
@@ -114,9 +114,9 @@ def audit_list() -> Any:
     form = _filter_form(viewer)
     if not form.validate():
         return render_template("admin/audit/list.html", form=form, pagination=None, rows=[], args={}), 422
-    page = request.args.get("page", 1, type=int) or 1
+    page = page_arg()
     pagination = db.paginate(
-        audit_entries(viewer, _filters(form)), page=max(page, 1), per_page=PER_PAGE, error_out=False
+        audit_entries(viewer, _filters(form)), page=page, per_page=PER_PAGE, error_out=False
     )
     return render_template(
         "admin/audit/list.html",

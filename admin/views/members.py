@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from admin.blueprint import FORM_ERRORS, bp, current_staff, permission_required
+from admin.blueprint import FORM_ERRORS, bp, current_staff, page_arg, permission_required
 from admin.forms import ChangeGroupForm, MemberForm, MemberStatusForm, NewMemberForm, group_choices
 from backend.audit.operations import record
 from backend.db import unit_of_work
@@ -57,10 +57,10 @@ def members_list() -> Any:
         group = group_in_scope(int(group_id))
     status_value = request.args.get("status", "")
     status = MemberStatus(status_value) if status_value in MEMBER_STATUS_LABELS else None
-    page = request.args.get("page", 1, type=int) or 1
+    page = page_arg()
     pagination = db.paginate(
         search_members(staff, q=q, group=group, status=status),
-        page=max(page, 1),
+        page=page,
         per_page=PER_PAGE,
         error_out=False,
     )

@@ -46,7 +46,7 @@ def export_audit_log(
 
 def _row(entry: AuditLog) -> list[Any]:
     local = to_local(entry.at)
-    detail = "；".join(f"{label}：{text}" for label, text in describe_detail(entry.detail))
+    detail = "；".join(f"{label}：{text}" for label, text in describe_detail(entry))
     return [
         local.replace(tzinfo=None) if local is not None else None,
         actor_text(entry),

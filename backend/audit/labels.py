@@ -125,6 +125,8 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
     "to_status": MEMBER_STATUS_LABELS,
     "role": ROLE_LABELS,
     "page": {"detail": "会员详情页", "edit": "编辑会员页"},
+    # Free text typed by staff passes through; these two are the codes of an account deletion.
+    "reason": {"member_request": "职工本人在小程序中注销", "wechat_cancellation": "职工在微信中取消了授权"},
 }
 
 
@@ -152,11 +154,23 @@ def _value_text(key: str, value: Any) -> str:
     return VALUE_LABELS.get(key, {}).get(str(value), str(value))
 
 
-def describe_detail(detail: dict[str, Any] | None) -> list[tuple[str, str]]:
+def describe_detail(entry: AuditLog) -> list[tuple[str, str]]:
     """The detail of an audit row as (label, text) pairs, in the order it was written."""
+    detail = entry.detail
     if not isinstance(detail, dict):
         return []
-    return [(DETAIL_LABELS.get(key, key), _value_text(key, value)) for key, value in detail.items()]
+    pairs = [(DETAIL_LABELS.get(key, key), _value_text(key, value)) for key, value in detail.items()]
+    if entry.action == "staff.login_failed" and entry.actor_staff_id is None:
+        # No account has that name: what was typed may be a password typed into the wrong box.
+        pairs = [
+            (label, _masked(text)) if label == DETAIL_LABELS["username"] else (label, text)
+            for label, text in pairs
+        ]
+    return pairs
+
+
+def _masked(text: str) -> str:
+    return f"{text[:2]}***（未对应到可用的账号）" if text and text != "—" else text
 
 
 def actor_text(entry: AuditLog) -> str:

@@ -184,3 +184,24 @@ def test_list_shows_only_announcements_in_scope(app, client, union, login_as):
     login_as(Role.officer, union.branch_a)
     page = html(client.get("/admin/announcements/"))
     assert "甲组的通知" in page and "乙组的通知" not in page and "全体的通知" not in page
+
+
+def test_the_form_says_how_much_one_save_may_carry_and_too_much_is_explained(app, client, union, login_as):
+    from io import BytesIO
+
+    login_as(Role.officer, union.branch_a)
+    page = html(client.get("/admin/announcements/new"))
+    assert "一次保存合计不超过 11 MB" in page and 'data-max-total="11534336"' in page
+
+    limit, app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_CONTENT_LENGTH"], 200 * 1024
+    try:  # a small limit: the test client keeps a body this size in memory
+        data = {
+            **_form(groups=[union.group_a]),
+            "attachments": (BytesIO(b"%PDF-" + b"0" * 300_000), "大.pdf"),
+        }
+        response = client.post("/admin/announcements/new", data=data, content_type="multipart/form-data")
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = limit
+    assert response.status_code == 413
+    assert "一次提交合计不能超过 0.2 MB" in html(response) and "返回" in html(response)
+    assert count(app, Announcement) == 0

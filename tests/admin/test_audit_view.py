@@ -22,7 +22,7 @@ from backend.members.models import Member
 from backend.staff.models import ROLE_PERMISSIONS, Role, Staff
 from tests.admin.conftest import assert_html_error, html
 from tests.conftest import project_root
-from tests.factories import bound_member, count, get, make_member, make_staff, staff_login
+from tests.factories import bound_member, count, get, make_member, make_staff
 
 
 def add_rows(app, *rows):
@@ -132,6 +132,8 @@ def test_bad_filters_are_explained_in_chinese(app, client, union, login_as):
         "object_id=abc": "对象编号应为数字",
         "date_from=yesterday": "日期格式不正确",
         "staff_id=999999": "操作人",
+        "date_from=0001-01-01": "请填写 2000 年到 2099 年之间的日期",
+        "date_to=9999-12-31": "请填写 2000 年到 2099 年之间的日期",
     }
     for query, message in cases.items():
         response = client.get(f"/admin/audit/?{query}")
@@ -187,9 +189,16 @@ def test_branch_chair_reads_the_rows_of_people_in_their_branch(app, client, emu,
 
 
 def test_details_are_escaped(app, client, union, login_as):
-    staff_login(client, "<script>alert(1)</script>", "x")
     login_as(Role.admin, union.root)
-    body = html(client.get("/admin/audit/?action=staff.login_failed"))
+    add_rows(
+        app,
+        {
+            "action": "member.update",
+            "detail": {"reason": "<script>alert(1)</script>"},
+            "at": datetime.now(UTC),
+        },
+    )
+    body = html(client.get("/admin/audit/?action=member.update"))
     assert "<script>alert(1)</script>" not in body and "&lt;script&gt;" in body
 
 
@@ -249,6 +258,8 @@ def test_bad_export_filters_go_back_to_the_list(app, client, union, login_as):
     login_as(Role.admin, union.root)
     response = client.get("/admin/audit/export.xlsx?object_id=abc")
     assert response.status_code == 302 and response.headers["Location"].startswith("/admin/audit/?")
+    response = client.get("/admin/audit/export.xlsx?date_to=9999-12-31")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/admin/audit/?")
     assert "筛选条件有误" in html(client.get(response.headers["Location"]))
 
 
@@ -275,3 +286,35 @@ def test_cli_rows_are_labelled_as_the_shell(app, client, union, login_as):
         record("roster.import", total=0)
     login_as(Role.admin, union.root)
     assert "命令行或后台任务" in table(client.get("/admin/audit/?action=roster.import"))[0]
+
+
+def test_a_name_that_matches_no_account_is_masked_in_the_log_and_the_export(app, client, union, login_as):
+    """A password typed into the name box must not be readable by whoever reads the log."""
+    login_as(Role.admin, union.root)
+    add_rows(
+        app,
+        {"action": "staff.login_failed", "detail": {"username": "MySecret-2026"}, "at": datetime.now(UTC)},
+    )
+    page = html(client.get("/admin/audit/?action=staff.login_failed"))
+    assert "My***" in page and "MySecret-2026" not in page
+    response = client.get("/admin/audit/export.xlsx?action=staff.login_failed")
+    cells = [
+        c
+        for row in openpyxl.load_workbook(io.BytesIO(response.data)).active.iter_rows(values_only=True)
+        for c in row
+    ]
+    assert not any("MySecret-2026" in str(c) for c in cells)
+
+
+def test_account_deletions_say_why_in_chinese(app, client, union, login_as):
+    login_as(Role.admin, union.root)
+    add_rows(
+        app,
+        {
+            "action": "member.account_deleted",
+            "detail": {"reason": "wechat_cancellation"},
+            "at": datetime.now(UTC),
+        },
+    )
+    page = html(client.get("/admin/audit/?action=member.account_deleted"))
+    assert "职工在微信中取消了授权" in page and "wechat_cancellation" not in page

@@ -113,8 +113,39 @@ def test_purge_expired_removes_only_what_has_run_out(app):
 
     assert result.exit_code == 0, result.output
     assert (
-        "过期令牌 1 个，未使用的上传文件 1 个，防重复提交记录 1 条，订阅记录 1 条，微信推送记录 1 条"
-        in result.output
+        "过期令牌 1 个，未使用的上传文件 1 个，防重复提交记录 1 条，订阅与微信推送记录 2 条" in result.output
     )
     for model in (ApiToken, IdempotencyKey, SubscriptionGrant, HandledPush, Upload):
         assert count(app, model) == 1, model
+
+
+def test_purge_expired_goes_on_past_a_failing_step_and_says_so(app, tmp_path):
+    from datetime import timedelta
+
+    from backend.db import unit_of_work, utcnow
+    from backend.members.models import ApiToken, WechatAccount
+    from backend.notifications.models import HandledPush
+    from tests.factories import make_member, make_union
+
+    member_id = make_member(app, make_union(app).group_a)
+    with app.app_context(), unit_of_work():
+        account = WechatAccount(openid="wx-purge-2", member_id=member_id, created_at=utcnow())
+        db.session.add(account)
+        db.session.flush()
+        db.session.add(HandledPush(digest="2" * 64, event="e", received_at=utcnow() - timedelta(days=8)))
+        db.session.add(
+            ApiToken(
+                token_hash="1" * 64, wechat_account_id=account.id, expires_at=utcnow() - timedelta(days=40)
+            )
+        )
+    not_a_directory = tmp_path / "uploads"
+    not_a_directory.write_text("a file where the upload directory should be")
+    assert count(app, HandledPush) == 1
+    upload_dir, app.config["UPLOAD_DIR"] = app.config["UPLOAD_DIR"], str(not_a_directory)
+    try:
+        result = app.test_cli_runner().invoke(args=["purge-expired"])
+    finally:
+        app.config["UPLOAD_DIR"] = upload_dir
+    assert result.exit_code != 0 and "uploads" in str(result.exception)
+    # The steps before and after the broken one still ran.
+    assert count(app, ApiToken) == 0 and count(app, HandledPush) == 0

@@ -5,3 +5,23 @@ document.addEventListener("submit", function (event) {
     event.preventDefault();
   }
 });
+
+// File inputs with data-max-total="<bytes>" stop the form before the server refuses a body that is
+// too big (the typed text would be lost with the refusal): the hint next to the field says why.
+document.addEventListener("submit", function (event) {
+  var inputs = event.target.querySelectorAll("input[type=file][data-max-total]");
+  for (var i = 0; i < inputs.length; i++) {
+    var input = inputs[i];
+    var total = 0;
+    for (var j = 0; j < input.files.length; j++) {
+      total += input.files[j].size;
+    }
+    if (total > Number(input.getAttribute("data-max-total"))) {
+      event.preventDefault();
+      var note = input.parentNode.querySelector(".too-big");
+      note.hidden = false;
+      input.focus();
+      return;
+    }
+  }
+});
