@@ -98,6 +98,7 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "CELERY_QUEUE": _env("CELERY_QUEUE", "celery"),
         "UPLOAD_DIR": _env("UPLOAD_DIR", str(INSTANCE_DIR / "uploads")),
         "UPLOAD_MAX_BYTES": int(_env("UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)) or 0),
+        "UPLOAD_MEMBER_PENDING_BYTES": int(_env("UPLOAD_MEMBER_PENDING_BYTES", str(100 * 1024 * 1024)) or 0),
         "MAX_CONTENT_LENGTH": int(_env("MAX_CONTENT_LENGTH", str(12 * 1024 * 1024)) or 0),
         "TRUSTED_PROXIES": int(_env("TRUSTED_PROXIES", "0") or 0),
         "API_TOKEN_TTL_HOURS": int(_env("API_TOKEN_TTL_HOURS", "168") or 168),

@@ -1,32 +1,43 @@
 """Idempotency keys (API.md, Conventions): a retried write gets its first answer instead of acting twice.
 
-A key belongs to one WeChat account and lives 24 hours. The first request with a key *claims* it: the
-claim row is written in the same transaction as the work, so "the key is taken" and "the work is done"
-commit (or roll back) together. A failed request therefore leaves the key free for an honest retry.
+A key belongs to one WeChat account and lives 24 hours. The first request with a key *claims* it, and
+the claim, the work and the stored answer are written in ONE transaction: the door's `idempotent`
+decorator owns that transaction (the view flushes, never commits) and stores the answer just before
+the commit. So "the key is taken", "the work is done" and "the answer can be replayed" commit or roll
+back together: a request that fails anywhere, or whose process dies, leaves the key free for an honest
+retry. While a decorated view runs, a commit of the session raises `CommitInsideIdempotentView` (a
+programming error a domain's first test shows), because an early commit would bring back the gap.
 
 Two requests with one key at once: the second one's INSERT meets the first one's uncommitted row in the
 unique index and waits for it (PostgreSQL; SQLite serialises writers anyway). If the first commits,
-the second finds its claim; if it rolls back, the second goes ahead and acts. The answer is stored
-just after the commit; a request that finds a claim without an answer yet is told 409
-`idempotency_key_in_use` (the door waits a moment first, since that state lasts only an instant unless
-the first request's process died between its commit and storing the answer).
+the second finds its answer; if it rolls back, the second goes ahead and acts.
+
+A committed claim without an answer cannot be written any more; one left by an older version of this
+code (which stored the answer in a second transaction) is 409 `idempotency_key_in_use` for a minute and
+then 409 `idempotency_key_abandoned`: the first request may or may not have acted, so the app is told
+to submit again under a new key rather than wait 24 hours.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from backend.db import utcnow
 from backend.errors import Conflict, DomainError
 from backend.extensions import db
 
 TTL = timedelta(hours=24)
+# How long a claim without an answer counts as "still being processed" before it is called abandoned.
+STALE_AFTER = timedelta(seconds=60)
 KEY_MAX = 255
+_VIEW_RUNNING = "idempotent_view_running"
 
 
 class IdempotencyKey(db.Model):
@@ -57,6 +68,15 @@ class IdempotencyKeyInUse(Conflict):
     message = "相同的请求正在处理中，请稍后再试"
 
 
+class IdempotencyKeyAbandoned(Conflict):
+    code = "idempotency_key_abandoned"
+    message = "上一次提交没有完成，请重新提交"
+
+
+class CommitInsideIdempotentView(RuntimeError):
+    """An idempotent view committed on its own; the decorator must commit the work with its answer."""
+
+
 @dataclass(frozen=True)
 class StoredAnswer:
     status: int
@@ -72,10 +92,12 @@ def _find(account_id: int, key: str) -> IdempotencyKey | None:
     )
 
 
-def _answer(existing: IdempotencyKey, request_hash: str) -> StoredAnswer:
+def _answer(existing: IdempotencyKey, request_hash: str, now: datetime) -> StoredAnswer:
     if existing.request_hash != request_hash:
         raise IdempotencyKeyReused()
     if existing.response_status is None:
+        if existing.created_at <= now - STALE_AFTER:
+            raise IdempotencyKeyAbandoned()
         raise IdempotencyKeyInUse()
     return StoredAnswer(existing.response_status, existing.response_body or "", existing.response_type or "")
 
@@ -84,7 +106,8 @@ def claim(
     account_id: int, key: str, *, request_hash: str, endpoint: str, now: datetime | None = None
 ) -> IdempotencyKey | StoredAnswer:
     """Claims `key` for this request (returns the new row, flushed, not committed), or returns the
-    first request's stored answer. Raises IdempotencyKeyReused (another body) or IdempotencyKeyInUse.
+    first request's stored answer. Raises IdempotencyKeyReused (another body), IdempotencyKeyInUse or
+    IdempotencyKeyAbandoned (a claim without an answer, younger or older than STALE_AFTER).
     """
     now = now or utcnow()
     existing = _find(account_id, key)
@@ -109,34 +132,47 @@ def claim(
                 raise IdempotencyKeyInUse() from None
         else:
             return row
-    return _answer(existing, request_hash)
+    return _answer(existing, request_hash, now)
 
 
 def record_answer(
-    claim_id: int, *, status: int, body: str, content_type: str, now: datetime | None = None
-) -> bool:
-    """Stores the answer to replay. False when the claim is gone (its transaction rolled back)."""
-    result = db.session.execute(
-        sa.update(IdempotencyKey)
-        .where(IdempotencyKey.id == claim_id, IdempotencyKey.response_status.is_(None))
-        .values(
-            response_status=status,
-            response_body=body,
-            response_type=content_type[:100],
-            completed_at=now or utcnow(),
+    claim_row: IdempotencyKey, *, status: int, body: str, content_type: str, now: datetime | None = None
+) -> None:
+    """Stores the answer to replay, in the claim's own transaction (it commits with the work)."""
+    claim_row.response_status = status
+    claim_row.response_body = body
+    claim_row.response_type = content_type[:100]
+    claim_row.completed_at = now or utcnow()
+    db.session.flush()
+
+
+def release(claim_row: IdempotencyKey) -> None:
+    """Frees a key whose answer cannot be replayed (a server error, a streamed body): a retry acts."""
+    db.session.delete(claim_row)
+    db.session.flush()
+
+
+@contextmanager
+def view_running() -> Iterator[None]:
+    """Marks the block as an idempotent view's body: committing the session inside it is refused.
+
+    SAVEPOINTs (`begin_nested`) stay allowed; only the outermost transaction's commit is refused.
+    """
+    session = db.session()
+    session.info[_VIEW_RUNNING] = True
+    try:
+        yield
+    finally:
+        session.info.pop(_VIEW_RUNNING, None)
+
+
+@sa.event.listens_for(db.session, "before_commit")
+def _refuse_commit_inside_view(session: Session) -> None:
+    if session.info.get(_VIEW_RUNNING) and session.get_nested_transaction() is None:
+        raise CommitInsideIdempotentView(
+            "an @idempotent view must not commit (no unit_of_work inside it): "
+            "the decorator commits the work together with the stored answer"
         )
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
-
-
-def release(claim_id: int) -> None:
-    """Frees a key whose request ended in a server error, so that a retry acts."""
-    db.session.execute(
-        sa.delete(IdempotencyKey)
-        .where(IdempotencyKey.id == claim_id)
-        .execution_options(synchronize_session=False)
-    )
 
 
 def purge_expired_idempotency_keys(*, now: datetime | None = None) -> int:

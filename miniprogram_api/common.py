@@ -60,6 +60,15 @@ def rate_limit_key() -> str:
     return "ip:" + (request.remote_addr or "")
 
 
+def member_rate_limit_key() -> str:
+    """Per member for routes behind `login_required` (listed after it in `decorators`), so that logging
+    in again for a fresh token does not start a fresh count; per WeChat account before binding."""
+    account = current_account()
+    if account.member_id is not None:
+        return f"m:{account.member_id}"
+    return f"a:{account.id}"
+
+
 def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
     """Resolves the caller before the view runs, so a bad token is 401 before any validation."""
 

@@ -5,19 +5,26 @@ the caller known) and document the header with `@blp.doc(**IDEMPOTENCY_DOC)`:
 
     decorators = [idempotent, limiter.limit(...), login_required]
 
+The decorator owns the request's transaction, with or without the header: the view calls its
+operations (which flush) and returns, WITHOUT `unit_of_work()`; the decorator commits once, after the
+answer is stored, and `after_commit` callbacks run then as usual. A view that commits anyway raises
+`CommitInsideIdempotentView` in its first test.
+
+    def post(self, data):
+        return submit_care_request(member=current_member(), **data)   # no unit_of_work here
+
 Without the header a request runs as usual. With it, the first request acts and its answer (status and
-body) is kept for 24 hours; the same key from the same account with the same request gets that answer
-again (header `Idempotent-Replayed: true`) without acting; with another request, 422
-`idempotency_key_reused`; while the first is still being recorded, 409 `idempotency_key_in_use`.
-A request that fails with an error leaves nothing behind (its transaction rolled back the claim too),
-so retrying it with the same key acts normally. See backend/idempotency.py for the concurrency story.
+body) is stored in the same transaction as the work and kept for 24 hours; the same key from the same
+account with the same request gets that answer again (header `Idempotent-Replayed: true`) without
+acting; with another request, 422 `idempotency_key_reused`. A request that fails anywhere (the view,
+storing the answer, the commit, a dead process) leaves nothing behind, so retrying it with the same key
+acts normally. See backend/idempotency.py for the concurrency story and the two 409s.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -27,14 +34,10 @@ from flask import Response, make_response, request
 from backend import idempotency
 from backend.db import unit_of_work
 from backend.errors import ValidationFailed
-from backend.extensions import db
 from miniprogram_api.common import current_account
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
-# How long a request waits for the first request's answer to be stored before answering 409.
-WAIT_SECONDS = 3.0
-POLL_SECONDS = 0.05
 CHUNK = 64 * 1024
 
 IDEMPOTENCY_DOC: dict[str, Any] = {
@@ -46,7 +49,8 @@ IDEMPOTENCY_DOC: dict[str, Any] = {
             "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.KEY_MAX},
             "description": "可选。每次新的提交用一个新的随机编号（如 UUID）；网络重试时带同一个编号，"
             "24 小时内不会重复执行，直接返回第一次的结果（响应头 Idempotent-Replayed: true）。"
-            "同一编号用于不同内容：422 idempotency_key_reused；第一次仍在处理：409 idempotency_key_in_use。",
+            "同一编号用于不同内容：422 idempotency_key_reused；第一次仍在处理：409 idempotency_key_in_use；"
+            "第一次没有完成（超过 1 分钟仍无结果）：409 idempotency_key_abandoned，请换一个新编号重新提交。",
         }
     ]
 }
@@ -102,26 +106,15 @@ def request_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def _claim(account_id: int, key: str, fingerprint: str) -> Any:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while True:
-        try:
-            return idempotency.claim(account_id, key, request_hash=fingerprint, endpoint=request.path)
-        except idempotency.IdempotencyKeyInUse:
-            # Only an instant between the first request's commit and its stored answer (or a crash).
-            db.session.rollback()  # and let go of SQLite's write lock while waiting
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(POLL_SECONDS)
-        except BaseException:
-            db.session.rollback()
-            raise
-
-
 def _replay(answer: idempotency.StoredAnswer) -> Response:
     response = Response(answer.body, status=answer.status, content_type=answer.content_type or None)
     response.headers[REPLAYED_HEADER] = "true"
     return response
+
+
+def _run(view: Callable[..., Any], args: Any, kwargs: Any) -> Response:
+    with idempotency.view_running():
+        return make_response(view(*args, **kwargs))
 
 
 def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -129,29 +122,24 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         key = _key()
         if key is None:
-            return view(*args, **kwargs)
+            with unit_of_work():
+                return _run(view, args, kwargs)
         account_id = current_account().id
         fingerprint = request_fingerprint()  # reads the whole body before any row is locked
-        outcome = _claim(account_id, key, fingerprint)
-        if isinstance(outcome, idempotency.StoredAnswer):
-            db.session.rollback()
-            return _replay(outcome)
-        claim_id = outcome.id
-        try:
-            response = make_response(view(*args, **kwargs))
-        except BaseException:
-            db.session.rollback()  # the claim goes with the failed work: the key stays free
-            raise
         with unit_of_work():
+            outcome = idempotency.claim(account_id, key, request_hash=fingerprint, endpoint=request.path)
+            if isinstance(outcome, idempotency.StoredAnswer):
+                return _replay(outcome)
+            response = _run(view, args, kwargs)
             if response.status_code >= 500 or response.is_streamed:
-                idempotency.release(claim_id)
+                idempotency.release(outcome)
             else:
                 idempotency.record_answer(
-                    claim_id,
+                    outcome,
                     status=response.status_code,
                     body=response.get_data(as_text=True),
                     content_type=response.content_type or "",
                 )
-        return response
+            return response  # the claim, the work and the answer commit here, together
 
     return wrapper

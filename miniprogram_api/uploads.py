@@ -2,8 +2,10 @@
 
 POST /uploads stores a file for an active member (type judged by its bytes: JPEG, PNG, PDF); a form
 sent later (care request, hardship application) attaches it by id, and an upload nothing attached
-within a day is purged. GET /uploads/{id} serves the file to its owner, and to anyone who may read a
-published announcement it is attached to; to everyone else it is 404, like a missing id.
+within a day is purged. A member's uploads are counted per member, not per login (UPLOAD_RATE_LIMIT),
+and what they have uploaded but not yet used is capped (UPLOAD_MEMBER_PENDING_BYTES).
+GET /uploads/{id} serves the file to its owner, and to anyone who may read a published announcement
+it is attached to; to everyone else it is 404, like a missing id.
 """
 
 from __future__ import annotations
@@ -17,14 +19,19 @@ from flask_smorest import Blueprint
 from flask_smorest.fields import Upload as UploadField
 
 from backend.announcements.queries import attachment_readable_by
-from backend.db import unit_of_work
 from backend.errors import NotFound
 from backend.extensions import db, limiter
 from backend.members.models import Member
 from backend.uploads.models import ACCEPTED_TYPES, Upload
 from backend.uploads.operations import store_upload
 from backend.uploads.storage import send_upload, staged_upload
-from miniprogram_api.common import BEARER, current_account, current_member, login_required, rate_limit_key
+from miniprogram_api.common import (
+    BEARER,
+    current_account,
+    current_member,
+    login_required,
+    member_rate_limit_key,
+)
 from miniprogram_api.idempotency import IDEMPOTENCY_DOC, idempotent
 
 blp = Blueprint("uploads", __name__, url_prefix="/api/v1", description="上传文件")
@@ -63,26 +70,37 @@ def upload_payload(upload: Upload) -> dict[str, Any]:
 
 @blp.route("/uploads")
 class Uploads(MethodView):
-    decorators = [idempotent, limiter.limit(upload_rate_limit, key_func=rate_limit_key), login_required]
+    decorators = [
+        idempotent,
+        limiter.limit(upload_rate_limit, key_func=member_rate_limit_key),
+        login_required,
+    ]
 
     @blp.doc(security=BEARER, **IDEMPOTENCY_DOC)
     @blp.arguments(UploadFormSchema, location="files")
     @blp.response(201, UploadSchema)
     @blp.alt_response(401, description="unauthorized")
     @blp.alt_response(403, description="member_not_active：请先完成会员认证")
-    @blp.alt_response(409, description="idempotency_key_in_use：同一请求编号的第一次提交仍在处理")
+    @blp.alt_response(
+        409,
+        description="idempotency_key_in_use：同一请求编号的第一次提交仍在处理；"
+        "idempotency_key_abandoned：第一次提交没有完成，请换新编号重新提交",
+    )
     @blp.alt_response(413, description="too_large：文件超过大小上限")
     @blp.alt_response(415, description="unsupported_type：不是 JPG、PNG 或 PDF（按内容判断）")
     @blp.alt_response(422, description="validation_error：没有文件或文件为空；idempotency_key_reused")
-    @blp.alt_response(429, description="rate_limited")
+    @blp.alt_response(
+        429,
+        description="rate_limited：上传次数太多（按会员计）；"
+        "upload_quota_exceeded：已上传但还没被表单使用的文件合计超过上限，先提交表单或等一天后再传",
+    )
     def post(self, files: dict[str, Any]) -> dict[str, Any]:
         """上传一个文件（multipart/form-data，字段名 file），之后在表单里用返回的 id 作附件"""
         member = current_member()
         storage = files["file"]
-        with staged_upload(storage.stream, storage.filename) as staged, unit_of_work():
-            upload = store_upload(staged, member=member)
-            payload = upload_payload(upload)
-        return payload
+        with staged_upload(storage.stream, storage.filename) as staged:
+            # No unit_of_work: `idempotent` commits, together with the answer it keeps for retries.
+            return upload_payload(store_upload(staged, member=member))
 
 
 def readable_upload(upload_id: int, member: Member | None) -> Upload:

@@ -3,6 +3,11 @@
 Layout under UPLOAD_DIR (a shared volume when there are several web machines):
 `tmp/` holds files being received; `files/ab/abcdef…` holds accepted files under random names.
 Both are on one file system, so moving a checked file into place is one atomic rename.
+
+A file moved into place belongs to the database transaction that writes its row: if that transaction
+ends without committing (an error, a failed COMMIT, a session closed), the file is removed with it.
+Only a process killed between the rename and the commit (or between deleting a row and its file) can
+leave a file without a row; the daily purge removes those (`remove_orphaned_files` in operations.py).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import secrets
 import time
 from collections.abc import Iterator, Sequence
@@ -18,15 +24,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+import sqlalchemy as sa
 from flask import Response, current_app, send_file
+from sqlalchemy.orm import Session, SessionTransaction
 
 from backend.errors import DomainError, NotFound
+from backend.extensions import db
 from backend.uploads.models import TYPE_LABELS, Upload
 from backend.uploads.sniff import clean_filename, sniff
 
 log = logging.getLogger(__name__)
 
 CHUNK = 64 * 1024
+STORAGE_NAME = re.compile(r"[0-9a-f]{32}")
+_PLACED = "uploads_placed_files"
 
 
 class UploadRefused(DomainError):
@@ -61,6 +72,11 @@ def max_upload_bytes() -> int:
     return int(current_app.config["UPLOAD_MAX_BYTES"])
 
 
+def member_pending_bytes() -> int:
+    """How many bytes of uploads one member may have that nothing has attached yet."""
+    return int(current_app.config["UPLOAD_MEMBER_PENDING_BYTES"])
+
+
 def _root() -> Path:
     return Path(current_app.config["UPLOAD_DIR"])
 
@@ -91,16 +107,32 @@ class StagedFile:
     placed_path: Path | None = None
 
     def place(self, storage_name: str) -> None:
-        """Moves the file to its final name (call after the row is flushed, before the commit)."""
+        """Moves the file to its final name (call after the row is flushed, before the commit).
+
+        It stays there only if the session's transaction commits.
+        """
         target = stored_path(storage_name)
         target.parent.mkdir(parents=True, exist_ok=True)
+        db.session.info.setdefault(_PLACED, []).append(target)
         os.replace(self.temp_path, target)
         self.placed_path = target
 
-    def discard(self) -> None:
-        self.temp_path.unlink(missing_ok=True)
-        if self.placed_path is not None:
-            self.placed_path.unlink(missing_ok=True)
+
+@sa.event.listens_for(db.session, "after_commit")
+def _keep_committed_files(session: Session) -> None:
+    if session.get_nested_transaction() is None:  # the whole transaction committed, not a SAVEPOINT
+        session.info.pop(_PLACED, None)
+
+
+@sa.event.listens_for(db.session, "after_transaction_end")
+def _remove_uncommitted_files(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is not None:
+        return
+    for path in session.info.pop(_PLACED, []):
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            log.exception("could not remove %s, placed by a transaction that did not commit", path)
 
 
 def _stage(stream: IO[bytes], filename: str | None, max_bytes: int) -> StagedFile:
@@ -134,9 +166,10 @@ def _stage(stream: IO[bytes], filename: str | None, max_bytes: int) -> StagedFil
 
 @contextmanager
 def staged_uploads(files: Sequence[tuple[IO[bytes], str | None]]) -> Iterator[list[StagedFile]]:
-    """Receives and checks every file, then yields them; if the block fails, no file is left behind.
+    """Receives and checks every file, then yields them; received files not placed go when it ends.
 
-    Use it around the unit of work that writes the rows: a failed commit removes the placed files too.
+    A file placed inside the block (`store_upload`) stays only if its transaction commits, whether
+    that commit happens inside the block or after it (an `idempotent` view's decorator commits later).
     """
     max_bytes = max_upload_bytes()
     staged: list[StagedFile] = []
@@ -144,10 +177,6 @@ def staged_uploads(files: Sequence[tuple[IO[bytes], str | None]]) -> Iterator[li
         for stream, filename in files:
             staged.append(_stage(stream, filename, max_bytes))
         yield staged
-    except BaseException:
-        for item in staged:
-            item.discard()
-        raise
     finally:
         for item in staged:
             item.temp_path.unlink(missing_ok=True)
@@ -178,11 +207,36 @@ def remove_stale_temp_files(older_than_seconds: float) -> int:
     return removed
 
 
-def send_upload(upload: Upload) -> Response:
+def stored_names_older_than(older_than_seconds: float) -> Iterator[str]:
+    """Storage names of the files under `files/` not modified for that long, one directory at a time.
+
+    Only names this module gives out (32 hex digits, in their own 2-digit directory) are listed.
+    """
+    cutoff = time.time() - older_than_seconds
+    root = _root() / "files"
+    if not root.is_dir():
+        return
+    with os.scandir(root) as directories:
+        for directory in directories:
+            if not directory.is_dir(follow_symlinks=False):
+                continue
+            with os.scandir(directory.path) as entries:
+                for entry in entries:
+                    if not (STORAGE_NAME.fullmatch(entry.name) and entry.name[:2] == directory.name):
+                        continue
+                    try:
+                        if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff:
+                            yield entry.name
+                    except FileNotFoundError:
+                        continue  # removed meanwhile
+
+
+def send_upload(upload: Upload, *, shared_computer: bool = False) -> Response:
     """The file as a download: its sniffed type, its UTF-8 name, never sniffed again, cached privately.
 
     `no-cache` lets the phone keep a copy but ask each time (an ETag makes that cheap), so a withdrawn
-    announcement's attachment stops being served at once.
+    announcement's attachment stops being served at once. `shared_computer` (the admin: office PCs
+    several people use) sends `no-store` instead, so no copy stays in the browser's cache.
     """
     path = stored_path(upload.storage_name)
     if not path.is_file():
@@ -199,5 +253,9 @@ def send_upload(upload: Upload) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.cache_control.public = False
     response.cache_control.private = True
-    response.cache_control.no_cache = True
+    if shared_computer:
+        response.cache_control.no_cache = None  # send_file's default; moot once nothing is stored
+        response.cache_control.no_store = True
+    else:
+        response.cache_control.no_cache = True
     return response

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from datetime import timedelta
 from io import BytesIO
 
@@ -11,13 +12,19 @@ import sqlalchemy as sa
 
 from backend.db import unit_of_work, utcnow
 from backend.extensions import db
-from backend.idempotency import IdempotencyKey, purge_expired_idempotency_keys
+from backend.idempotency import (
+    CommitInsideIdempotentView,
+    IdempotencyKey,
+    purge_expired_idempotency_keys,
+    view_running,
+)
+from backend.members.models import Member
 from backend.uploads.models import Upload
 from tests.backend.uploads.files import HTML, PDF, png_bytes
 from tests.backend.uploads.helpers import empty_upload_dir, stored_files
 from tests.concurrency import WAIT, lock_waiters_run
-from tests.conftest import requires_postgres
-from tests.factories import api_login, auth, bound_member, count, make_member, make_union
+from tests.conftest import ON_POSTGRES, requires_postgres
+from tests.factories import api_login, auth, bound_member, count, get, make_member, make_union
 
 
 @pytest.fixture
@@ -146,6 +153,98 @@ def test_deleting_the_account_deletes_its_keys(app, client, emu, union, upload_d
     upload(client, token)
     assert client.delete("/api/v1/me", headers=auth(token)).status_code == 204
     assert count(app, IdempotencyKey) == 0
+
+
+# --- the answer commits with the work ------------------------------------------------------------
+
+
+@contextmanager
+def _answers_refused(app):
+    """A database that refuses to store any answer: on PostgreSQL only at COMMIT (a deferred trigger),
+    after the upload row and the answer were written; on SQLite when the answer is written."""
+    if ON_POSTGRES:
+        create = [
+            "CREATE FUNCTION refuse_answer() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'disk full'; END $$",
+            "CREATE CONSTRAINT TRIGGER refuse_answer AFTER UPDATE ON idempotency_keys "
+            "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_answer()",
+        ]
+        drop = ["DROP TRIGGER refuse_answer ON idempotency_keys", "DROP FUNCTION refuse_answer()"]
+    else:
+        create = [
+            "CREATE TRIGGER refuse_answer BEFORE UPDATE ON idempotency_keys "
+            "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        ]
+        drop = ["DROP TRIGGER refuse_answer"]
+    with app.app_context(), db.engine.begin() as connection:
+        for statement in create:
+            connection.execute(sa.text(statement))
+    try:
+        yield
+    finally:
+        with app.app_context(), db.engine.begin() as connection:
+            for statement in drop:
+                connection.execute(sa.text(statement))
+
+
+def test_a_failure_after_the_work_leaves_the_key_usable(app, client, emu, union, upload_dir):
+    _, token = bound_member(app, client, emu, union.group_a)
+    with _answers_refused(app):
+        failed = upload(client, token, key="survives")
+    assert failed.status_code == 500
+    # The upload went with the answer that could not be stored: no row, no file, no claim.
+    assert count(app, Upload) == 0 and stored_files(upload_dir) == []
+    assert count(app, IdempotencyKey) == 0
+
+    retried = upload(client, token, key="survives")
+    assert retried.status_code == 201 and "Idempotent-Replayed" not in retried.headers
+    replayed = upload(client, token, key="survives")
+    assert replayed.headers["Idempotent-Replayed"] == "true" and replayed.get_json() == retried.get_json()
+    assert count(app, Upload) == 1 and len(stored_files(upload_dir)) == 1
+
+
+def _unanswer(app, seconds_ago: int) -> None:
+    """What an older version left when its process died between the work and storing the answer."""
+    with app.app_context(), unit_of_work():
+        db.session.execute(
+            sa.update(IdempotencyKey).values(
+                response_status=None,
+                response_body=None,
+                response_type=None,
+                completed_at=None,
+                created_at=utcnow() - timedelta(seconds=seconds_ago),
+            )
+        )
+
+
+def test_a_claim_without_an_answer_is_in_use_for_a_minute_then_abandoned(app, client, emu, union, upload_dir):
+    _, token = bound_member(app, client, emu, union.group_a)
+    assert upload(client, token).status_code == 201
+    _unanswer(app, seconds_ago=5)
+    busy = upload(client, token)
+    assert busy.status_code == 409 and busy.get_json()["error"] == "idempotency_key_in_use"
+
+    _unanswer(app, seconds_ago=61)
+    abandoned = upload(client, token)
+    assert abandoned.status_code == 409
+    body = abandoned.get_json()
+    assert body["error"] == "idempotency_key_abandoned" and "重新提交" in body["message"]
+    assert upload(client, token, key="a-new-key").status_code == 201
+    assert count(app, Upload) == 2
+
+
+def test_a_view_that_commits_on_its_own_is_refused(app, union):
+    member_id = make_member(app, union.group_a, name="张三")
+    with app.app_context(), view_running(), pytest.raises(CommitInsideIdempotentView), unit_of_work():
+        db.session.get(Member, member_id).name = "李四"
+    assert get(app, Member, member_id).name == "张三"
+
+
+def test_savepoints_inside_an_idempotent_view_are_allowed(app, union):
+    member_id = make_member(app, union.group_a, name="张三")
+    with app.app_context(), unit_of_work(), view_running(), db.session.begin_nested():
+        db.session.get(Member, member_id).name = "李四"
+    assert get(app, Member, member_id).name == "李四"
 
 
 # --- two requests with one key at once (PostgreSQL) ---------------------------------------------

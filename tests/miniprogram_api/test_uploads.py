@@ -8,6 +8,7 @@ from urllib.parse import quote
 import pytest
 
 from backend.uploads.models import Upload
+from backend.uploads.storage import human_size
 from tests.backend.announcements.helpers import act, attach, make_announcement
 from tests.backend.uploads.files import EXE, HTML, JPEG_SIGNATURE_THEN_HTML, PDF, jpeg_bytes, png_bytes
 from tests.backend.uploads.helpers import empty_upload_dir, stored_files
@@ -125,14 +126,36 @@ def test_only_active_members_upload(app, client, emu, union, upload_dir):
     assert count(app, Upload) == 0 and stored_files(upload_dir) == []
 
 
-def test_uploads_are_rate_limited_per_session(app, client, emu, union, upload_dir):
+def test_uploads_are_rate_limited_per_member_not_per_login(app, client, emu, union, upload_dir, monkeypatch):
+    _, first_login = bound_member(app, client, emu, union.group_a, openid="wx-uploader")
+    _, someone_else = bound_member(app, client, emu, union.group_a)
+    monkeypatch.setitem(app.config, "UPLOAD_RATE_LIMIT", "2 per hour")
+    assert upload(client, first_login, PDF, "1.pdf").status_code == 201
+    second_login = api_login(client, emu, "wx-uploader")  # a fresh token does not start a fresh count
+    assert upload(client, second_login, PDF, "2.pdf").status_code == 201
+    refused = upload(client, second_login, PDF, "3.pdf")
+    assert refused.status_code == 429 and refused.get_json()["error"] == "rate_limited"
+    assert upload(client, first_login, PDF, "4.pdf").status_code == 429
+    assert upload(client, someone_else, PDF, "5.pdf").status_code == 201
+    assert count(app, Upload) == 3
+
+
+def test_a_member_over_the_pending_quota_gets_429_and_nothing_is_kept(
+    app, client, emu, union, upload_dir, monkeypatch
+):
     _, token = bound_member(app, client, emu, union.group_a)
-    default, app.config["UPLOAD_RATE_LIMIT"] = app.config["UPLOAD_RATE_LIMIT"], "2 per hour"
-    try:
-        answers = [upload(client, token, PDF, f"{n}.pdf").status_code for n in range(3)]
-    finally:
-        app.config["UPLOAD_RATE_LIMIT"] = default
-    assert answers == [201, 201, 429]
+    _, someone_else = bound_member(app, client, emu, union.group_a)
+    monkeypatch.setitem(app.config, "UPLOAD_MEMBER_PENDING_BYTES", 2 * len(PDF))
+    assert upload(client, token, PDF, "1.pdf").status_code == 201
+    assert upload(client, token, PDF, "2.pdf").status_code == 201  # exactly at the limit is allowed
+
+    refused = upload(client, token, PDF, "3.pdf", **{"Idempotency-Key": "over"})
+    assert refused.status_code == 429
+    body = refused.get_json()
+    assert body["error"] == "upload_quota_exceeded"
+    assert "还没提交" in body["message"] and human_size(2 * len(PDF)) in body["message"]
+    assert count(app, Upload) == 2 and len(stored_files(upload_dir)) == 2  # nothing in tmp/ either
+    assert upload(client, someone_else, PDF, "a.pdf").status_code == 201
 
 
 # --- reading back ------------------------------------------------------------------------------
@@ -155,6 +178,7 @@ def test_the_owner_gets_the_file_with_safe_headers(app, client, emu, union, uplo
     )
     cache = response.headers["Cache-Control"]
     assert "private" in cache and "public" not in cache
+    assert "no-cache" in cache and "no-store" not in cache  # the phone may keep its own copy
     response.close()
 
 

@@ -127,6 +127,39 @@ def test_a_failure_after_the_file_was_placed_removes_it_with_the_row(app, union,
     assert count(app, Upload) == 0
 
 
+@pytest.mark.parametrize("end", ["rollback", "close"])
+def test_a_file_placed_in_a_block_goes_when_the_transaction_ends_later_without_a_commit(
+    app, union, upload_dir, end
+):
+    """An idempotent view's block ends before the decorator commits; the file waits for that commit."""
+    member_id = make_member(app, union.group_a)
+    with app.app_context():
+        with staged_upload(BytesIO(png_bytes()), "a.png") as staged:
+            store_upload(staged, member=db.session.get(Member, member_id))
+        assert staged.placed_path is not None and staged.placed_path.exists()
+        with db.session.begin_nested():
+            pass  # a SAVEPOINT released meanwhile is not the commit
+        if end == "rollback":
+            db.session.rollback()
+        else:
+            db.session.close()  # what the end of a request does with a transaction left open
+    assert stored_files(upload_dir) == []
+    assert count(app, Upload) == 0
+
+
+def test_a_file_placed_in_a_block_stays_when_the_transaction_commits_later(app, union, upload_dir):
+    member_id = make_member(app, union.group_a)
+    with app.app_context():
+        with staged_upload(BytesIO(png_bytes()), "a.png") as staged:
+            store_upload(staged, member=db.session.get(Member, member_id))
+        with db.session.begin_nested():
+            pass
+        db.session.commit()
+        db.session.rollback()  # a later transaction's rollback does not touch it
+    assert stored_files(upload_dir) == [staged.placed_path]
+    assert count(app, Upload) == 1
+
+
 def test_several_files_are_kept_all_or_none(app, upload_dir):
     files = [(BytesIO(png_bytes()), "a.png"), (BytesIO(PDF), "b.pdf"), (BytesIO(HTML), "c.jpg")]
     with app.app_context(), pytest.raises(UnsupportedUploadType), staged_uploads(files):
