@@ -33,6 +33,7 @@ DROPPED_WITH_CONTENT = frozenset({"script", "style"})
 SUMMARY_LENGTH = 120
 _BLOCK_END = re.compile(r"<br\s*/?>|</(?:p|h2|h3|h4|li|tr|td|th|caption|blockquote)>", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
+_BLOCK_START = re.compile(r"<\s*(?:p|br|div|h[1-6]|ul|ol|li|table|blockquote)\b", re.IGNORECASE)
 
 
 def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
@@ -61,11 +62,15 @@ def sanitize_html(raw: str) -> str:
 
 
 def plain_to_html(raw: str) -> str:
-    """Text without any tag (pasted from a chat or a plain editor) becomes one paragraph per line."""
-    if "<" in (raw or ""):
+    """Typed text becomes one paragraph per line (pasted from a chat or a plain editor), also when it
+    uses inline tags such as <strong>; text that lays out its own blocks (<p>, <h3>, lists …) is kept."""
+    raw = raw or ""
+    if _BLOCK_START.search(raw):
         return raw
-    lines = [line.strip() for line in (raw or "").splitlines()]
-    return "".join(f"<p>{html.escape(line, quote=False)}</p>" for line in lines if line)
+    lines = [line.strip() for line in raw.splitlines()]
+    if "<" not in raw:
+        lines = [html.escape(line, quote=False) for line in lines]
+    return "".join(f"<p>{line}</p>" for line in lines if line)
 
 
 def plain_text(clean_html: str) -> str:
@@ -81,8 +86,7 @@ def summarize(clean_html: str, length: int = SUMMARY_LENGTH) -> str:
 
 
 BODY_HINT = (
-    "可用 HTML 排版：段落 <p>、换行 <br>、加粗 <strong>、斜体 <em>、下划线 <u>、小标题 <h2>–<h4>、"
-    '列表 <ul>/<ol>/<li>、表格 <table>、引用 <blockquote>、链接 <a href="https://…">、'
-    '网上图片 <img src="https://…">（本地的图片和文件请用下方「添加附件」）。'
-    "其余标签、样式和脚本会在保存时去掉。不含标签的纯文字按行分段。"
+    "直接输入文字即可，每行是一段。需要排版时也可以用 HTML：加粗 <strong>…</strong>、小标题 <h3>…</h3>、"
+    '列表 <ul><li>…</li></ul>、表格 <table>、链接 <a href="https://…">、网上图片 <img src="https://…">。'
+    "本地的图片和文件请用下方「添加附件」。脚本、样式等其他内容保存时会自动去掉；保存后在预览页看效果。"
 )

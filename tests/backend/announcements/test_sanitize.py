@@ -93,3 +93,11 @@ def test_plain_text_becomes_paragraphs_escaped():
 
     assert plain_to_html("第一行\n\n第二行 a&b") == "<p>第一行</p><p>第二行 a&amp;b</p>"
     assert plain_to_html("<p>已是 HTML</p>") == "<p>已是 HTML</p>"
+
+
+def test_lines_stay_paragraphs_when_only_inline_tags_are_used():
+    from backend.announcements.sanitize import plain_to_html
+
+    typed = "各分会：\n请于<strong>12月5日</strong>前报名。"
+    assert sanitize_html(plain_to_html(typed)) == "<p>各分会：</p><p>请于<strong>12月5日</strong>前报名。</p>"
+    assert plain_to_html("<h3>标题</h3>\n正文") == "<h3>标题</h3>\n正文"  # lays out its own blocks
