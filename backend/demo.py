@@ -7,10 +7,12 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from backend.announcements.models import AnnouncementCategory
+from backend.announcements.operations import create_announcement, publish
 from backend.extensions import db
 from backend.members.models import Group
 from backend.members.operations import create_group, create_member
-from backend.staff.models import Role
+from backend.staff.models import Role, Staff
 from backend.staff.operations import create_staff
 
 DEMO_PASSWORD = "demo12345"
@@ -90,7 +92,7 @@ def seed(member_count: int = 40) -> bool:
         password=DEMO_PASSWORD,
         by=None,
     )
-    create_staff(
+    chair = create_staff(
         username="chair",
         display_name="工会主席",
         role=Role.chair,
@@ -98,7 +100,7 @@ def seed(member_count: int = 40) -> bool:
         password=DEMO_PASSWORD,
         by=None,
     )
-    create_staff(
+    officer = create_staff(
         username="officer",
         display_name="生产分会干事",
         role=Role.officer,
@@ -122,4 +124,27 @@ def seed(member_count: int = 40) -> bool:
         password=DEMO_PASSWORD,
         by=None,
     )
+    _announcements(chair, officer, production)
     return True
+
+
+def _announcements(chair: Staff, officer: Staff, production: Group) -> None:
+    """One published to the whole union (its figures page has numbers), one draft for a branch."""
+    published = create_announcement(
+        staff=chair,
+        title="关于开展2026年职工冬季健步走活动的通知",
+        body_html="各分会：\n为丰富职工业余生活，工会定于<strong>12月5日</strong>举办冬季健步走活动。\n"
+        "请各分会于11月30日前在小程序中组织报名。",
+        category=AnnouncementCategory.notice,
+        whole_union=True,
+        pinned=True,
+    )
+    publish(published, staff=chair)
+    create_announcement(
+        staff=officer,
+        title="生产分会困难职工帮扶名单公示（草稿）",
+        body_html="以下职工经分会初审，拟列入本年度帮扶名单，公示期五个工作日。",
+        category=AnnouncementCategory.publicity,
+        whole_union=False,
+        groups=[production],
+    )

@@ -52,6 +52,13 @@ def test_seed_demo_loads_once(app):
     assert count(app, Group, Group.parent_id.isnot(None), Group.path.like("/%/%/")) >= 3
     roles = {staff.role.value for staff in _all_staff(app)}
     assert roles == {"admin", "chair", "officer", "group_leader"}
+    from backend.announcements.models import Announcement, AnnouncementStatus
+    from backend.notifications.models import Notification
+
+    # A published announcement (its inbox messages written) and a draft, so every page has something.
+    assert count(app, Announcement, Announcement.status == AnnouncementStatus.published) == 1
+    assert count(app, Announcement, Announcement.status == AnnouncementStatus.draft) == 1
+    assert count(app, Notification) == count(app, Member)
     again = runner.invoke(args=["seed-demo"])
     assert again.exit_code == 0 and "未重复载入" in again.output
 
