@@ -19,6 +19,12 @@ if TYPE_CHECKING:
 
 class AuditLog(db.Model):
     __tablename__ = "audit_log"
+    # varchar_pattern_ops: the prefix LIKE of every scoped read can use the index under any collation.
+    __table_args__ = (
+        sa.Index(
+            "ix_audit_log_scope_path", "scope_path", postgresql_ops={"scope_path": "varchar_pattern_ops"}
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -30,6 +36,11 @@ class AuditLog(db.Model):
     detail: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     ip: Mapped[str] = mapped_column(sa.String(64), default="")
     user_agent: Mapped[str] = mapped_column(sa.String(200), default="")
+    # Where in the union the action happened, as it stood when the row was written: the group path
+    # ("/1/4/") of the staff author's scope, or of the acting worker's group; None for rows with neither
+    # (the shell, unknown names). Who may read the row follows it (backend/audit/queries.py), so moving a
+    # person later does not move their past with them.
+    scope_path: Mapped[str | None] = mapped_column(sa.String(255))
 
     # For reading the log (the 审计日志 page); never written through.
     actor_staff: Mapped[Staff | None] = relationship(viewonly=True)

@@ -1,9 +1,12 @@
 """Reading the audit log (审计日志): what a staff member may see of it, filtered, newest first.
 
-Scope: the log shows what people did, so a viewer sees the rows of the people they answer for. Whoever
-holds the whole union sees every row, including those without a staff author (workers' own actions in
-the mini-program, the operator's shell, failed logins under unknown names). A viewer with a branch in
-scope sees the rows written by staff whose scope lies inside theirs, and by workers of their branch.
+Scope: the log shows what people did, so a viewer sees the rows of the people they answer for, as they
+stood when the row was written (`AuditLog.scope_path`, set by `record()`). Whoever holds the whole union
+sees every row, including those without a place (workers' own actions are placed in their group, but the
+operator's shell and failed logins under unknown names have none). A viewer with a branch in scope sees
+the rows written by staff whose scope then lay inside theirs, and by workers then in their branch: an
+officer moved into the branch later does not bring their earlier rows about other branches along, and
+rows written in the branch stay there when their author moves away.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from backend.audit.models import AuditLog
 from backend.db import SHANGHAI
 from backend.errors import PermissionDenied
 from backend.extensions import db
-from backend.members.models import Group, Member
+from backend.members.models import Group
 from backend.staff.models import Staff
 
 PERMISSION = "view_audit_log"
@@ -66,11 +69,7 @@ def visible_to(viewer: Staff) -> sa.ColumnElement[bool]:
     """A WHERE clause keeping the audit rows this viewer may read (see the module's docstring)."""
     if _holds_whole_union(viewer):
         return sa.true()
-    members = sa.select(Member.id).where(viewer.scope_filter(Member.group_id))
-    return sa.or_(
-        AuditLog.actor_staff_id.in_(_staff_in_scope(viewer)),
-        AuditLog.actor_member_id.in_(members),
-    )
+    return AuditLog.scope_path.startswith(viewer.scope.path)
 
 
 def local_day_start(day: date) -> datetime:
@@ -107,9 +106,13 @@ def count_entries(query: sa.Select[tuple[AuditLog]]) -> int:
 
 
 def staff_choices(viewer: Staff) -> list[Staff]:
-    """The staff accounts whose rows this viewer may read: the 操作人 filter offers these."""
+    """The 操作人 filter's choices: staff now in the viewer's scope, and staff who wrote rows it may read
+    (someone who has since moved away still answers for what they did here)."""
     _require(viewer)
     query = sa.select(Staff).order_by(Staff.display_name, Staff.username)
     if not _holds_whole_union(viewer):
-        query = query.where(Staff.id.in_(_staff_in_scope(viewer)))
+        authors = sa.select(AuditLog.actor_staff_id).where(
+            visible_to(viewer), AuditLog.actor_staff_id.is_not(None)
+        )
+        query = query.where(sa.or_(Staff.id.in_(_staff_in_scope(viewer)), Staff.id.in_(authors)))
     return list(db.session.scalars(query))

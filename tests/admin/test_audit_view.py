@@ -18,7 +18,7 @@ from backend.audit.queries import AuditFilters, audit_entries, staff_choices
 from backend.db import unit_of_work
 from backend.errors import PermissionDenied, ValidationFailed
 from backend.extensions import db
-from backend.members.models import Member
+from backend.members.models import Group, Member
 from backend.staff.models import ROLE_PERMISSIONS, Role, Staff
 from tests.admin.conftest import assert_html_error, html
 from tests.conftest import project_root
@@ -165,10 +165,23 @@ def test_branch_chair_reads_the_rows_of_people_in_their_branch(app, client, emu,
     member_a, _ = bound_member(app, client, emu, union.group_a)
     member_b, _ = bound_member(app, client, emu, union.group_b)
     now = datetime.now(UTC)
+    path_a, path_b = (get(app, Group, branch).path for branch in (union.branch_a, union.branch_b))
     add_rows(
         app,
-        {"action": "member.view_phone", "actor_staff_id": officer_a, "object_id": 1, "at": now},
-        {"action": "member.view_phone", "actor_staff_id": officer_b, "object_id": 2, "at": now},
+        {
+            "action": "member.view_phone",
+            "actor_staff_id": officer_a,
+            "object_id": 1,
+            "at": now,
+            "scope_path": path_a,
+        },
+        {
+            "action": "member.view_phone",
+            "actor_staff_id": officer_b,
+            "object_id": 2,
+            "at": now,
+            "scope_path": path_b,
+        },
     )
     chair = app.test_client()
     login_as(Role.chair, union.branch_a, on=chair)

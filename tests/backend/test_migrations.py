@@ -40,3 +40,20 @@ def test_audit_log_cannot_be_changed(app):
             # Below the ORM too: the database itself refuses.
             with pytest.raises(sa.exc.DBAPIError, match="append-only"), db.engine.begin() as connection:
                 connection.execute(sa.text("DELETE FROM audit_log"))
+
+
+def test_audit_log_update_is_still_refused_by_the_database_after_the_last_migration(app):
+    # 0006 turns the append-only trigger off for its backfill; it must be on again at head.
+    import pytest
+    import sqlalchemy as sa
+
+    from backend.audit.operations import record
+    from backend.db import unit_of_work
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("the append-only trigger exists on PostgreSQL only")
+        with unit_of_work():
+            record("test.event", note="x")
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), db.engine.begin() as connection:
+            connection.execute(sa.text("UPDATE audit_log SET scope_path = '/'"))
