@@ -12,6 +12,7 @@ from werkzeug.routing import IntegerConverter, Map
 
 from backend import crypto
 from backend.config import load_settings
+from backend.db import MAX_ID
 from backend.extensions import api, celery, csrf, db, limiter, login_manager, migrate
 
 
@@ -19,7 +20,7 @@ class DatabaseId(IntegerConverter):
     """``<int:…>`` for ids: 0 … 2**31 - 1, the range of PostgreSQL's ``integer`` primary keys."""
 
     def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(url_map, *args, **kwargs)
 
 

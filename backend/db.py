@@ -22,6 +22,19 @@ NAMING_CONVENTION = {
 }
 
 
+# Primary keys are PostgreSQL `integer`: an id beyond this is not an id of ours (and would overflow).
+MAX_ID = 2**31 - 1
+
+
+def parse_id(text: str | None) -> int | None:
+    """An id typed into a URL's query string, or None when it cannot be one (「²」 is a digit to
+    ``str.isdigit`` but not to ``int``; ASCII digits only, within the column's range)."""
+    if not text or not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_ID else None
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

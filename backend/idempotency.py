@@ -112,8 +112,13 @@ def claim(
     now = now or utcnow()
     existing = _find(account_id, key)
     if existing is not None and existing.created_at <= now - TTL:
-        db.session.delete(existing)  # an expired key starts afresh
-        db.session.flush()
+        # An expired key starts afresh (a plain DELETE: a concurrent retry may have removed it already).
+        db.session.execute(
+            sa.delete(IdempotencyKey)
+            .where(IdempotencyKey.id == existing.id)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.expunge(existing)
         existing = None
     if existing is None:
         row = IdempotencyKey(
@@ -143,12 +148,6 @@ def record_answer(
     claim_row.response_body = body
     claim_row.response_type = content_type[:100]
     claim_row.completed_at = now or utcnow()
-    db.session.flush()
-
-
-def release(claim_row: IdempotencyKey) -> None:
-    """Frees a key whose answer cannot be replayed (a server error, a streamed body): a retry acts."""
-    db.session.delete(claim_row)
     db.session.flush()
 
 

@@ -11,6 +11,7 @@ import marshmallow as ma
 import sqlalchemy as sa
 from flask import g, request
 
+from backend.db import MAX_ID
 from backend.errors import DomainError, MemberNotActive
 from backend.extensions import db
 from backend.members.auth import authenticate
@@ -78,6 +79,13 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
         return view(*args, **kwargs)
 
     return wrapper
+
+
+class DbId(ma.fields.Integer):
+    """An id of one of our records in a request body: 1 … MAX_ID, or a 422 (never an overflow)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(validate=ma.validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
 class PageQuery(ma.Schema):

@@ -117,29 +117,54 @@ def _run(view: Callable[..., Any], args: Any, kwargs: Any) -> Response:
         return make_response(view(*args, **kwargs))
 
 
+class _Discarded(Exception):
+    """Carries a failed answer out of the transaction, so that the transaction rolls back."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        key = _key()
-        if key is None:
-            with unit_of_work():
-                return _run(view, args, kwargs)
-        account_id = current_account().id
-        fingerprint = request_fingerprint()  # reads the whole body before any row is locked
-        with unit_of_work():
-            outcome = idempotency.claim(account_id, key, request_hash=fingerprint, endpoint=request.path)
-            if isinstance(outcome, idempotency.StoredAnswer):
-                return _replay(outcome)
-            response = _run(view, args, kwargs)
-            if response.status_code >= 500 or response.is_streamed:
-                idempotency.release(outcome)
-            else:
-                idempotency.record_answer(
-                    outcome,
-                    status=response.status_code,
-                    body=response.get_data(as_text=True),
-                    content_type=response.content_type or "",
-                )
-            return response  # the claim, the work and the answer commit here, together
+        if request.method in SAFE_METHODS:  # reads are neither claimed nor replayed
+            return view(*args, **kwargs)
+        try:
+            return _claimed_run(view, args, kwargs)
+        except _Discarded as discarded:
+            return discarded.response
 
     return wrapper
+
+
+def _claimed_run(view: Callable[..., Any], args: Any, kwargs: Any) -> Response:
+    key = _key()
+    if key is None:
+        with unit_of_work():
+            return _kept(_run(view, args, kwargs))
+    account_id = current_account().id
+    fingerprint = request_fingerprint()  # reads the whole body before any row is locked
+    with unit_of_work():
+        outcome = idempotency.claim(account_id, key, request_hash=fingerprint, endpoint=request.path)
+        if isinstance(outcome, idempotency.StoredAnswer):
+            return _replay(outcome)
+        response = _kept(_run(view, args, kwargs))
+        idempotency.record_answer(
+            outcome,
+            status=response.status_code,
+            body=response.get_data(as_text=True),
+            content_type=response.content_type or "",
+        )
+        return response  # the claim, the work and the answer commit here, together
+
+
+def _kept(response: Response) -> Response:
+    """A 5xx (or a streamed body, which cannot be stored) is not an answer to keep: nothing of that
+    request stays, its work rolls back with the claim, and a retry with the same key runs afresh."""
+    if response.status_code >= 500 or response.is_streamed:
+        raise _Discarded(response)
+    return response

@@ -17,7 +17,14 @@ from backend.members.binding import account_status, bind
 from backend.members.models import WechatAccount
 from backend.members.queries import group_display_path
 from backend.notifications.operations import credits_for, unread_count
-from miniprogram_api.common import BEARER, bearer_token, current_account, login_required, rate_limit_key
+from miniprogram_api.common import (
+    BEARER,
+    DbId,
+    bearer_token,
+    current_account,
+    login_required,
+    rate_limit_key,
+)
 from miniprogram_api.schemas import MeSchema
 
 blp = Blueprint("session", __name__, url_prefix="/api/v1", description="登录与会员身份")
@@ -46,7 +53,7 @@ class BindingSchema(ma.Schema):
         validate=ma.validate.Length(max=128),
         metadata={"description": "getPhoneNumber 返回的 code（可选）"},
     )
-    group_id = ma.fields.Integer(
+    group_id = DbId(
         load_default=None,
         allow_none=True,
         metadata={"description": "名册中查不到时，入会申请所选的组织（可选）"},

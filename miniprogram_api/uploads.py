@@ -70,9 +70,10 @@ def upload_payload(upload: Upload) -> dict[str, Any]:
 
 @blp.route("/uploads")
 class Uploads(MethodView):
+    # Innermost first: a replayed answer is not counted by the limiter; a refusal (429) frees the key.
     decorators = [
+        limiter.limit(upload_rate_limit, key_func=member_rate_limit_key, methods=["POST"]),
         idempotent,
-        limiter.limit(upload_rate_limit, key_func=member_rate_limit_key),
         login_required,
     ]
 

@@ -10,7 +10,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from admin.blueprint import FORM_ERRORS, bp, current_staff, page_arg, permission_required
 from admin.forms import ChangeGroupForm, MemberForm, MemberStatusForm, NewMemberForm, group_choices
 from backend.audit.operations import record
-from backend.db import unit_of_work
+from backend.db import parse_id, unit_of_work
 from backend.extensions import db
 from backend.members.models import MEMBER_STATUS_LABELS, Group, Member, MemberStatus
 from backend.members.operations import change_group, create_member, set_member_status, update_member
@@ -50,11 +50,11 @@ def members_list() -> Any:
     staff = current_staff()
     q = request.args.get("q", "").strip()[:50]
     group = None
-    group_id = request.args.get("group", "")
-    if group_id:
-        if not group_id.isdigit():
+    if request.args.get("group"):
+        group_id = parse_id(request.args["group"])
+        if group_id is None:
             abort(404)
-        group = group_in_scope(int(group_id))
+        group = group_in_scope(group_id)
     status_value = request.args.get("status", "")
     status = MemberStatus(status_value) if status_value in MEMBER_STATUS_LABELS else None
     page = page_arg()
@@ -131,8 +131,8 @@ def member_new() -> Any:
     staff = current_staff()
     form = NewMemberForm()
     form.group_id.choices = group_choices(group_tree(staff.scope))
-    if request.method == "GET" and request.args.get("group", "").isdigit():
-        form.group_id.data = int(request.args["group"])
+    if request.method == "GET" and parse_id(request.args.get("group")) is not None:
+        form.group_id.data = parse_id(request.args.get("group"))
 
     def save() -> tuple[int, str]:
         member = create_member(staff=staff, group=group_in_scope(form.group_id.data), **_member_fields(form))

@@ -9,7 +9,7 @@ from itertools import islice
 
 import sqlalchemy as sa
 
-from backend.db import after_commit, utcnow
+from backend.db import MAX_ID, after_commit, utcnow
 from backend.errors import DomainError, ValidationFailed
 from backend.extensions import db
 from backend.members.models import Member
@@ -57,6 +57,8 @@ def _lock_member(member: Member) -> None:
 def _refuse_over_quota(member: Member) -> None:
     """Counts after the new row is flushed, so the sum includes it and every upload committed before."""
     limit = member_pending_bytes()
+    if limit is None:
+        return
     pending = db.session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(Upload.size), 0)).where(
             Upload.member_id == member.id, Upload.attached_at.is_(None)
@@ -108,6 +110,9 @@ def store_upload(
     return upload
 
 
+ATTACHMENTS_GONE = {"attachment_ids": ["附件不存在、已被使用或已过期，请重新上传"]}
+
+
 def attach_uploads(upload_ids: Sequence[int], *, member: Member, now: datetime | None = None) -> list[Upload]:
     """Hands the member's own, not yet attached uploads to a record being saved (`attachment_ids`).
 
@@ -117,6 +122,8 @@ def attach_uploads(upload_ids: Sequence[int], *, member: Member, now: datetime |
     wanted = list(dict.fromkeys(upload_ids))
     if not wanted:
         return []
+    if not all(1 <= upload_id <= MAX_ID for upload_id in wanted):  # cannot be one of ours
+        raise ValidationFailed(errors=ATTACHMENTS_GONE)
     claimed = set(
         db.session.scalars(
             sa.update(Upload)
@@ -127,7 +134,7 @@ def attach_uploads(upload_ids: Sequence[int], *, member: Member, now: datetime |
         )
     )
     if claimed != set(wanted):
-        raise ValidationFailed(errors={"attachment_ids": ["附件不存在、已被使用或已过期，请重新上传"]})
+        raise ValidationFailed(errors=ATTACHMENTS_GONE)
     fresh = sa.select(Upload).where(Upload.id.in_(wanted)).execution_options(populate_existing=True)
     uploads = {upload.id: upload for upload in db.session.scalars(fresh)}
     return [uploads[upload_id] for upload_id in wanted]

@@ -72,9 +72,10 @@ def max_upload_bytes() -> int:
     return int(current_app.config["UPLOAD_MAX_BYTES"])
 
 
-def member_pending_bytes() -> int:
-    """How many bytes of uploads one member may have that nothing has attached yet."""
-    return int(current_app.config["UPLOAD_MEMBER_PENDING_BYTES"])
+def member_pending_bytes() -> int | None:
+    """How many bytes of uploads one member may have that nothing has attached yet; None: no cap (the
+    setting left empty or 0, which would otherwise refuse every upload)."""
+    return int(current_app.config["UPLOAD_MEMBER_PENDING_BYTES"] or 0) or None
 
 
 def _root() -> Path:

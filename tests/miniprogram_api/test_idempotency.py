@@ -286,3 +286,50 @@ def test_two_requests_with_one_key_at_once_act_once(app, client, emu, union, upl
     assert second.response.status_code == 201 and second.response.headers["Idempotent-Replayed"] == "true"
     assert second.response.get_json() == first.response.get_json()
     assert count(app, Upload) == 1 and len(stored_files(upload_dir)) == 1
+
+
+# --- the decorator as later domains will use it ------------------------------------------------
+
+
+def _call(app, view, token, *, method="POST", key="dec-1"):
+    """Runs `view` under @idempotent as a request with this token and key would."""
+    from miniprogram_api.idempotency import idempotent
+
+    headers = {**auth(token), "Idempotency-Key": key}
+    with app.test_request_context("/api/v1/test-writes", method=method, headers=headers, json={"a": 1}):
+        return idempotent(view)()
+
+
+def _writes_a_member(beside: int, status: int):
+    """A view that adds a member to the group of member `beside`, then answers `status`."""
+    from flask import Response
+
+    from backend.members.operations import create_member
+
+    def view():
+        group = db.session.get(Member, beside).group
+        number = db.session.scalar(sa.select(sa.func.count()).select_from(Member))
+        create_member(staff=None, name="幂等测试", employee_no=f"IDEM{number}", group=group)
+        return Response("{}", status=status, content_type="application/json")
+
+    return view
+
+
+def test_a_returned_server_error_keeps_nothing_and_frees_the_key(app, client, emu, union):
+    member_id, token = bound_member(app, client, emu, union.group_a)
+    before = count(app, Member)
+
+    assert _call(app, _writes_a_member(member_id, 503), token).status_code == 503
+    assert count(app, Member) == before and count(app, IdempotencyKey) == 0  # the work rolled back too
+    assert _call(app, _writes_a_member(member_id, 201), token).status_code == 201  # the key acts afresh
+    assert count(app, Member) == before + 1 and count(app, IdempotencyKey) == 1
+
+
+def test_reads_are_neither_claimed_nor_replayed(app, client, emu, union):
+    member_id, token = bound_member(app, client, emu, union.group_a)
+    before = count(app, Member)
+    for _ in range(2):
+        assert _call(app, _writes_a_member(member_id, 200), token, method="GET").status_code == 200
+    assert count(app, IdempotencyKey) == 0
+    # A GET is not wrapped in a transaction either: what it flushed was never committed.
+    assert count(app, Member) == before

@@ -92,3 +92,12 @@ def test_two_uploads_at_once_cannot_both_take_the_last_room(app, union, upload_d
     assert waited, "the second upload did not wait for the first"
     assert isinstance(second.error, UploadQuotaExceeded), second.error
     assert count(app, Upload) == 2 and len(stored_files(upload_dir)) == 2
+
+
+@pytest.mark.parametrize("setting", [0, ""])
+def test_a_quota_left_empty_or_zero_means_no_cap_not_no_uploads(app, union, upload_dir, monkeypatch, setting):
+    monkeypatch.setitem(app.config, "UPLOAD_MEMBER_PENDING_BYTES", setting)
+    member_id = make_member(app, union.group_a)
+    for _ in range(3):
+        _store_now(app, member_id)
+    assert count(app, Upload) == 3
