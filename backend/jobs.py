@@ -10,7 +10,7 @@ from typing import Any
 
 from celery import Celery, Task
 from celery.schedules import crontab
-from flask import Flask
+from flask import Flask, has_app_context
 
 from backend.extensions import celery as _celery
 
@@ -45,6 +45,10 @@ def configure_celery(celery: Celery, app: Flask) -> None:
 
     class AppTask(Task):
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            # Run eagerly (no Redis), a task runs inside the caller's app context: that is the app whose
+            # commit queued it, even when a process has built several apps (tests, scripts).
+            if has_app_context():
+                return self.run(*args, **kwargs)
             with app.app_context():
                 return self.run(*args, **kwargs)
 

@@ -264,3 +264,24 @@ def test_with_small_chunks_every_row_is_sent_once(app, client, emu):
         rows = db.session.execute(sa.select(Notification.wechat_state, Notification.attempts)).all()
     assert rows and all(state == DeliveryState.sent and attempts == 1 for state, attempts in rows)
     assert len(rows) == 5 and emu.stats()["send_count"] == 5
+
+
+def test_an_eager_task_runs_in_the_app_that_queued_it_not_the_last_one_built(app, emulator, tmp_path_factory):
+    """Tasks are bound to whichever app configured Celery first; run eagerly they must use the caller's."""
+    from flask import current_app
+
+    from backend import create_app
+    from backend.extensions import celery
+    from backend.jobs import configure_celery
+    from tests.conftest import app_settings
+
+    other = create_app(app_settings(emulator, tmp_path_factory, SQLALCHEMY_DATABASE_URI="sqlite://"))
+    try:
+        task = celery.Task()  # the task base that configure_celery(other) installed
+        task.run = lambda: current_app._get_current_object()
+        with app.app_context():
+            assert task() is app
+        with other.app_context():
+            assert task() is other
+    finally:
+        configure_celery(celery, app)
