@@ -14,6 +14,7 @@ from backend import crypto
 from backend.config import load_settings
 from backend.db import MAX_ID
 from backend.extensions import api, celery, csrf, db, limiter, login_manager, migrate
+from backend.input_guard import refuse_unstorable_text
 
 
 class DatabaseId(IntegerConverter):
@@ -70,6 +71,8 @@ def register_extensions(app: Flask) -> None:
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _sqlite_pragmas(app)
+
+    app.before_request(refuse_unstorable_text)
 
     @app.before_request
     def _remember_origin() -> None:

@@ -6,6 +6,7 @@ error, whatever raised it (routing, webargs, Flask-Limiter, a DomainError, a bug
 
 from __future__ import annotations
 
+import json
 import logging
 from http import HTTPStatus
 from typing import Any
@@ -99,7 +100,10 @@ def json_error(
     }
     if errors:
         body["errors"] = errors
-    response = jsonify(body)
+    try:
+        response = jsonify(body)
+    except UnicodeEncodeError:  # a field name we repeat back holds text UTF-8 cannot carry: escape it
+        response = Response(json.dumps(body, ensure_ascii=True), mimetype="application/json")
     response.status_code = status
     if headers:
         response.headers.extend(headers)

@@ -6,7 +6,7 @@ import pytest
 
 from backend import create_app
 from tests.conftest import app_settings
-from tests.factories import api_login, auth
+from tests.factories import api_login, auth, staff_login
 
 SHAPE = {"code", "status", "error", "message"}
 
@@ -105,3 +105,25 @@ def test_readyz_is_503_when_redis_is_unreachable(app, client):
         assert body["checks"]["database"] == "ok" and body["checks"]["redis"].startswith("error")
     finally:
         app.config["REDIS_URL"] = None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"code": "\\ud800"}',  # a lone surrogate: valid JSON, not encodable as UTF-8
+        '{"code": "a\\u0000b"}',  # NUL: PostgreSQL text cannot hold it
+        '{"\\ud800": "x"}',  # in a field name, which a 422 would echo back
+        '{"code": "ok", "extra": [{"deep": "\\u0000"}]}',
+    ],
+)
+def test_text_no_column_can_hold_is_a_400_in_chinese(client, raw):
+    response = client.post("/api/v1/auth/login", data=raw, content_type="application/json")
+    body = response.get_json()
+    assert response.status_code == 400 and body["error"] == "invalid_characters"
+    assert "无法识别的字符" in body["message"]
+
+
+def test_nul_in_a_query_string_or_an_admin_form_is_refused_too(client):
+    assert client.get("/api/v1/announcements?category=a%00b").get_json()["error"] == "invalid_characters"
+    page = staff_login(client, "a\x00b", "whatever-1")  # with the form's CSRF token
+    assert page.status_code == 400 and "无法识别的字符" in page.get_data(as_text=True)
