@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from flask import Blueprint, Response, abort, request
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
+from backend.db import unit_of_work
 from backend.errors import Conflict, ValidationFailed
 from backend.extensions import db, login_manager
 from backend.staff.models import Staff
@@ -21,6 +22,9 @@ bp = Blueprint(
     template_folder="templates",
     static_folder="static",
 )
+
+if TYPE_CHECKING:
+    from admin.forms import Form
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -108,3 +112,21 @@ def layout_user() -> dict[str, Any] | None:
 
 # Refusals that belong on the form the user just sent; NotFound and the like become error pages.
 FORM_ERRORS = (ValidationFailed, Conflict)
+
+
+def save_form(form: Form, save: Callable[[], object], *, field: str | None = None) -> int | None:
+    """A form page's POST: validate, then run `save` in one transaction.
+
+    None when it saved (the view flashes and redirects). Otherwise the status to show the form again
+    with: 200 when nothing was sent, 422 for the form's own checks, or the status of the operation's
+    refusal, which is shown on the form (on `field` when it names no field itself).
+    """
+    if not form.validate_on_submit():
+        return 422 if form.errors else 200
+    try:
+        with unit_of_work():
+            save()
+    except FORM_ERRORS as error:
+        form.apply_error(error, field=field)
+        return error.status
+    return None

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import flash, redirect, render_template, url_for
 
-from admin.blueprint import FORM_ERRORS, bp, current_staff, permission_required
+from admin.blueprint import bp, current_staff, permission_required, save_form
 from admin.forms import EmptyForm, GroupNameForm
 from admin.views.members import group_in_scope
 from backend.db import unit_of_work
@@ -41,19 +41,12 @@ def groups_tree() -> Any:
 def group_new(group_id: int) -> Any:
     parent = group_in_scope(group_id)
     form = GroupNameForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            with unit_of_work():
-                create_group(form.name.data or "", parent=parent, staff=current_staff())
-        except FORM_ERRORS as error:
-            form.apply_error(error, field="name")
-            status = error.status
-        else:
-            flash(f"已在「{parent.name}」下新建「{(form.name.data or '').strip()}」", "success")
-            return redirect(url_for("admin.groups_tree"))
-    elif form.errors:
-        status = 422
+    status = save_form(
+        form, lambda: create_group(form.name.data or "", parent=parent, staff=current_staff()), field="name"
+    )
+    if status is None:
+        flash(f"已在「{parent.name}」下新建「{(form.name.data or '').strip()}」", "success")
+        return redirect(url_for("admin.groups_tree"))
     return (
         render_template(
             "admin/groups/form.html",
@@ -71,19 +64,12 @@ def group_new(group_id: int) -> Any:
 def group_rename(group_id: int) -> Any:
     group = group_in_scope(group_id)
     form = GroupNameForm(obj=group)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            with unit_of_work():
-                rename_group(group, form.name.data or "", staff=current_staff())
-        except FORM_ERRORS as error:
-            form.apply_error(error, field="name")
-            status = error.status
-        else:
-            flash("组织已改名", "success")
-            return redirect(url_for("admin.groups_tree"))
-    elif form.errors:
-        status = 422
+    status = save_form(
+        form, lambda: rename_group(group, form.name.data or "", staff=current_staff()), field="name"
+    )
+    if status is None:
+        flash("组织已改名", "success")
+        return redirect(url_for("admin.groups_tree"))
     return (
         render_template(
             "admin/groups/form.html",

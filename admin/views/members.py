@@ -7,10 +7,11 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from admin.blueprint import FORM_ERRORS, bp, current_staff, page_arg, permission_required
+from admin.blueprint import bp, current_staff, page_arg, permission_required, save_form
 from admin.forms import ChangeGroupForm, MemberForm, MemberStatusForm, NewMemberForm, group_choices
 from backend.audit.operations import record
 from backend.db import parse_id, unit_of_work
+from backend.errors import ValidationFailed
 from backend.extensions import db
 from backend.members.models import MEMBER_STATUS_LABELS, Group, Member, MemberStatus
 from backend.members.operations import change_group, create_member, set_member_status, update_member
@@ -109,19 +110,12 @@ def _submit_member_form(form: MemberForm, member: Member | None, save: Callable[
     """A posted member form: `save` runs in one transaction and says (member id, message) on success,
     which opens the member's page; a refusal shows on the form, as does the form's own validation.
     """
-    status = 200
-    if form.validate_on_submit():
-        try:
-            with unit_of_work():
-                member_id, message = save()
-        except FORM_ERRORS as error:
-            form.apply_error(error, field="employee_no")
-            status = error.status
-        else:
-            flash(message, "success")
-            return redirect(url_for("admin.member_detail", member_id=member_id))
-    elif form.errors:
-        status = 422
+    saved: list[tuple[int, str]] = []
+    status = save_form(form, lambda: saved.append(save()), field="employee_no")
+    if status is None:
+        member_id, message = saved[0]
+        flash(message, "success")
+        return redirect(url_for("admin.member_detail", member_id=member_id))
     return render_template("admin/members/form.html", form=form, member=member), status
 
 
@@ -166,25 +160,16 @@ def member_change_group(member_id: int) -> Any:
     form.group_id.choices = group_choices(group_tree(staff.scope))
     if request.method == "GET":
         form.group_id.data = member.group_id
-    status = 200
-    if form.validate_on_submit():
+
+    def save() -> None:
         if form.group_id.data == member.group_id:
-            form.group_id.errors = ["请选择与现在不同的组织"]
-            status = 422
-        else:
-            try:
-                with unit_of_work():
-                    to_group = group_in_scope(form.group_id.data)
-                    change_group(member, to_group, staff=staff, reason=form.reason.data or "")
-                    to_name = to_group.name
-            except FORM_ERRORS as error:
-                form.apply_error(error, field="group_id")
-                status = error.status
-            else:
-                flash(f"已转入「{to_name}」", "success")
-                return redirect(url_for("admin.member_detail", member_id=member_id))
-    elif form.errors:
-        status = 422
+            raise ValidationFailed(errors={"group_id": ["请选择与现在不同的组织"]})
+        change_group(member, group_in_scope(form.group_id.data), staff=staff, reason=form.reason.data or "")
+
+    status = save_form(form, save, field="group_id")
+    if status is None:
+        flash(f"已转入「{member.group.name}」", "success")
+        return redirect(url_for("admin.member_detail", member_id=member_id))
     return (
         render_template(
             "admin/members/change_group.html",

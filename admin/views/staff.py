@@ -10,10 +10,9 @@ from flask_login import login_user
 from sqlalchemy.orm import joinedload
 from wtforms import SelectChoice
 
-from admin.blueprint import FORM_ERRORS, bp, current_staff, permission_required
+from admin.blueprint import bp, current_staff, permission_required, save_form
 from admin.forms import PasswordForm, StaffCreateForm, StaffEditForm, group_choices
 from admin.views.members import group_in_scope
-from backend.db import unit_of_work
 from backend.extensions import db
 from backend.members.queries import group_display_path, group_tree
 from backend.staff.models import ROLE_LABELS, ROLE_PERMISSIONS, Role, Staff
@@ -74,27 +73,24 @@ def staff_list() -> Any:
 def staff_new() -> Any:
     form = StaffCreateForm()
     form.scope_group_id.choices = _scope_choices()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            with unit_of_work():
-                account = create_staff(
-                    username=form.username.data or "",
-                    display_name=form.display_name.data or "",
-                    role=Role(form.role.data),
-                    scope=group_in_scope(form.scope_group_id.data),
-                    password=form.password.data or "",
-                    by=current_staff(),
-                )
-                username = account.username
-        except FORM_ERRORS as error:
-            form.apply_error(error, field="username")
-            status = error.status
-        else:
-            flash(f"已建立账号「{username}」，请把登录名和初始密码告诉本人", "success")
-            return redirect(url_for("admin.staff_list"))
-    elif form.errors:
-        status = 422
+    created: list[Staff] = []
+
+    def save() -> None:
+        created.append(
+            create_staff(
+                username=form.username.data or "",
+                display_name=form.display_name.data or "",
+                role=Role(form.role.data),
+                scope=group_in_scope(form.scope_group_id.data),
+                password=form.password.data or "",
+                by=current_staff(),
+            )
+        )
+
+    status = save_form(form, save, field="username")
+    if status is None:
+        flash(f"已建立账号「{created[0].username}」，请把登录名和初始密码告诉本人", "success")
+        return redirect(url_for("admin.staff_list"))
     return render_template("admin/staff/new.html", form=form), status
 
 
@@ -104,27 +100,22 @@ def staff_edit(staff_id: int) -> Any:
     account = staff_in_scope(staff_id)
     form = StaffEditForm(obj=account)
     form.scope_group_id.choices = _scope_choices()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            with unit_of_work():
-                update_staff(
-                    account,
-                    display_name=form.display_name.data or "",
-                    role=Role(form.role.data),
-                    scope=group_in_scope(form.scope_group_id.data),
-                    is_enabled=bool(form.is_enabled.data),
-                    by=current_staff(),
-                )
-        except FORM_ERRORS as error:
-            form.apply_error(error, field="role")
-            status = error.status
-        else:
-            _keep_own_session(account)
-            flash("账号已保存", "success")
-            return redirect(url_for("admin.staff_list"))
-    elif form.errors:
-        status = 422
+
+    def save() -> None:
+        update_staff(
+            account,
+            display_name=form.display_name.data or "",
+            role=Role(form.role.data),
+            scope=group_in_scope(form.scope_group_id.data),
+            is_enabled=bool(form.is_enabled.data),
+            by=current_staff(),
+        )
+
+    status = save_form(form, save, field="role")
+    if status is None:
+        _keep_own_session(account)
+        flash("账号已保存", "success")
+        return redirect(url_for("admin.staff_list"))
     return render_template("admin/staff/edit.html", form=form, account=account), status
 
 
@@ -133,18 +124,11 @@ def staff_edit(staff_id: int) -> Any:
 def staff_password(staff_id: int) -> Any:
     account = staff_in_scope(staff_id)
     form = PasswordForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            with unit_of_work():
-                set_password(account, form.password.data or "", by=current_staff())
-        except FORM_ERRORS as error:
-            form.apply_error(error, field="password")
-            status = error.status
-        else:
-            _keep_own_session(account)
-            flash(f"已重设「{account.username}」的密码，该账号已在所有设备上退出登录", "success")
-            return redirect(url_for("admin.staff_list"))
-    elif form.errors:
-        status = 422
+    status = save_form(
+        form, lambda: set_password(account, form.password.data or "", by=current_staff()), field="password"
+    )
+    if status is None:
+        _keep_own_session(account)
+        flash(f"已重设「{account.username}」的密码，该账号已在所有设备上退出登录", "success")
+        return redirect(url_for("admin.staff_list"))
     return render_template("admin/staff/password.html", form=form, account=account), status

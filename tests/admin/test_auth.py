@@ -13,6 +13,21 @@ from tests.admin.conftest import assert_html_error, csrf_token, html, post
 from tests.factories import PASSWORD, count, make_staff, staff_login
 
 
+def disable(app, staff_id: int, union) -> None:
+    """An admin of the whole union disables the account (as the 后台账号 page does)."""
+    admin_id = make_staff(app, Role.admin, union.root)
+    with app.app_context(), unit_of_work():
+        staff = db.session.get(Staff, staff_id)
+        update_staff(
+            staff,
+            display_name=staff.display_name,
+            role=staff.role,
+            scope=staff.scope,
+            is_enabled=False,
+            by=db.session.get(Staff, admin_id),
+        )
+
+
 def test_login_page_is_chinese_and_has_csrf(client):
     response = client.get("/admin/login")
     assert response.status_code == 200
@@ -54,18 +69,7 @@ def test_login_failure_shows_message_and_is_audited(app, client, union):
 
 
 def test_disabled_account_cannot_log_in(app, client, union):
-    staff_id = make_staff(app, Role.officer, union.branch_a, username="alice")
-    admin_id = make_staff(app, Role.admin, union.root)
-    with app.app_context(), unit_of_work():
-        staff = db.session.get(Staff, staff_id)
-        update_staff(
-            staff,
-            display_name="alice",
-            role=Role.officer,
-            scope=staff.scope,
-            is_enabled=False,
-            by=db.session.get(Staff, admin_id),
-        )
+    disable(app, make_staff(app, Role.officer, union.branch_a, username="alice"), union)
     assert staff_login(client, "alice").status_code == 200
 
 
@@ -160,18 +164,7 @@ def test_password_change_ends_open_sessions(app, client, union, login_as):
 
 
 def test_disabling_ends_open_sessions(app, client, union, login_as):
-    staff_id = login_as(Role.officer, union.branch_a)
-    admin_id = make_staff(app, Role.admin, union.root)
-    with app.app_context(), unit_of_work():
-        staff = db.session.get(Staff, staff_id)
-        update_staff(
-            staff,
-            display_name="x",
-            role=Role.officer,
-            scope=staff.scope,
-            is_enabled=False,
-            by=db.session.get(Staff, admin_id),
-        )
+    disable(app, login_as(Role.officer, union.branch_a), union)
     assert client.get("/admin/").status_code == 302
 
 

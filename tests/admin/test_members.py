@@ -201,6 +201,7 @@ def test_change_group_keeps_history_and_audits(app, client, union, login_as):
     assert count(app, AuditLog, AuditLog.action == "member.change_group") == 1
     body = html(client.get(f"/admin/members/{member_id}"))
     assert "岗位调整" in body and "测试公司工会 / 甲分会 / 甲一组" in body
+    assert "已转入「甲一组」" in body
 
 
 def test_change_group_to_the_same_group_is_refused(app, client, union, login_as):

@@ -29,7 +29,8 @@ def test_list_and_create(app, client, union, login_as):
     assert client.get("/admin/staff/new").status_code == 200
     response = post(client, "/admin/staff/new", staff_data(union))
     assert response.status_code == 302
-    assert "newbie" in html(client.get("/admin/staff/"))
+    body = html(client.get("/admin/staff/"))
+    assert "newbie" in body and "已建立账号「newbie」" in body
     with app.app_context():
         staff = db.session.scalar(sa.select(Staff).where(Staff.username == "newbie"))
         assert staff.role == Role.officer and staff.scope_group_id == union.branch_a
