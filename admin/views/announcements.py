@@ -56,14 +56,6 @@ def attachments_budget() -> int:
     return max(int(current_app.config["MAX_CONTENT_LENGTH"]) - 1024 * 1024, max_upload_bytes())
 
 
-@bp.context_processor
-def _attachment_budget() -> dict[str, Any]:
-    return {
-        "attachments_budget": attachments_budget(),
-        "attachments_budget_text": human_size(attachments_budget()),
-    }
-
-
 def _form(announcement: Announcement | None = None) -> AnnouncementForm:
     staff = current_staff()
     form = AnnouncementForm()
@@ -103,16 +95,6 @@ def _content(form: AnnouncementForm) -> dict[str, Any]:
     }
 
 
-def _save_timing(announcement: Announcement, form: AnnouncementForm) -> None:
-    staff = current_staff()
-    publish_at = form.publish_at_utc()
-    if publish_at is not None:
-        if publish_at != announcement.publish_at:
-            operations.schedule(announcement, staff=staff, publish_at=publish_at)
-    elif announcement.status == AnnouncementStatus.scheduled:
-        operations.unschedule(announcement, staff=staff)
-
-
 def _save(form: AnnouncementForm, announcement: Announcement | None) -> int:
     """Saves the form and its new attachments in one transaction: all of it, or nothing (no stray files)."""
     staff = current_staff()
@@ -122,7 +104,7 @@ def _save(form: AnnouncementForm, announcement: Announcement | None) -> int:
             announcement = operations.create_announcement(staff=staff, **_content(form))
         else:
             operations.update_announcement(announcement, staff=staff, **_content(form))
-        _save_timing(announcement, form)
+        operations.set_publish_time(announcement, staff=staff, publish_at=form.publish_at_utc())
         add_attachments(announcement, staged, staff=staff)
         return announcement.id
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -83,6 +84,32 @@ def _check_audience(staff: Staff, *, whole_union: bool, groups: Sequence[Group])
     return chosen
 
 
+def _checked_content(
+    staff: Staff,
+    *,
+    title: str,
+    body_html: str,
+    category: AnnouncementCategory,
+    whole_union: bool,
+    groups: Sequence[Group],
+    pinned: bool,
+    push: bool,
+) -> dict[str, Any]:
+    """The announcement's fields as saved: title and body checked and sanitised, audience in scope."""
+    title, body = _clean_content(title, body_html)
+    audience = _check_audience(staff, whole_union=whole_union, groups=groups)
+    return {
+        "title": title,
+        "body_html": body,
+        "summary": summarize(body),
+        "category": AnnouncementCategory(category),
+        "whole_union": whole_union,
+        "groups": audience,
+        "pinned": pinned,
+        "push": push,
+    }
+
+
 def create_announcement(
     *,
     staff: Staff,
@@ -97,29 +124,26 @@ def create_announcement(
     """A new draft. The body is sanitised here, so nothing unsafe is ever stored."""
     if not staff.can("manage_announcements"):
         raise PermissionDenied()
-    title, body = _clean_content(title, body_html)
-    audience = _check_audience(staff, whole_union=whole_union, groups=groups)
-    announcement = Announcement(
+    content = _checked_content(
+        staff,
         title=title,
-        body_html=body,
-        summary=summarize(body),
-        category=AnnouncementCategory(category),
+        body_html=body_html,
+        category=category,
         whole_union=whole_union,
-        groups=audience,
+        groups=groups,
         pinned=pinned,
         push=push,
-        status=AnnouncementStatus.draft,
-        author=staff,
     )
+    announcement = Announcement(**content, status=AnnouncementStatus.draft, author=staff)
     db.session.add(announcement)
     db.session.flush()
     record(
         "announcement.create",
         staff=staff,
         target=announcement,
-        title=title,
+        title=announcement.title,
         whole_union=whole_union,
-        group_ids=[g.id for g in audience],
+        group_ids=[g.id for g in announcement.groups],
     )
     return announcement
 
@@ -139,18 +163,20 @@ def update_announcement(
     """Edits a draft or a scheduled announcement (a scheduled one keeps its time)."""
     require_manage(announcement, staff)
     require_state(announcement, Action.edit)
-    title, body = _clean_content(title, body_html)
-    audience = _check_audience(staff, whole_union=whole_union, groups=groups)
-    announcement.title = title
-    announcement.body_html = body
-    announcement.summary = summarize(body)
-    announcement.category = AnnouncementCategory(category)
-    announcement.whole_union = whole_union
-    announcement.groups = audience
-    announcement.pinned = pinned
-    announcement.push = push
+    content = _checked_content(
+        staff,
+        title=title,
+        body_html=body_html,
+        category=category,
+        whole_union=whole_union,
+        groups=groups,
+        pinned=pinned,
+        push=push,
+    )
+    for field, value in content.items():
+        setattr(announcement, field, value)
     db.session.flush()
-    record("announcement.update", staff=staff, target=announcement, title=title)
+    record("announcement.update", staff=staff, target=announcement, title=announcement.title)
     return announcement
 
 
@@ -180,6 +206,19 @@ def unschedule(announcement: Announcement, *, staff: Staff) -> Announcement:
     announcement.publish_at = None
     db.session.flush()
     record("announcement.unschedule", staff=staff, target=announcement)
+    return announcement
+
+
+def set_publish_time(
+    announcement: Announcement, *, staff: Staff, publish_at: datetime | None
+) -> Announcement:
+    """The edit form's "定时发布" field: a new time (re)schedules; an empty one turns a scheduled
+    announcement back into a draft; an unchanged time, or none on a draft, changes nothing."""
+    if publish_at is not None:
+        if publish_at != announcement.publish_at:
+            schedule(announcement, staff=staff, publish_at=publish_at)
+    elif announcement.status == AnnouncementStatus.scheduled:
+        unschedule(announcement, staff=staff)
     return announcement
 
 

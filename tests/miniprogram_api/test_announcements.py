@@ -10,19 +10,9 @@ import sqlalchemy as sa
 from backend.announcements.models import AnnouncementRecipient
 from backend.extensions import db
 from tests.backend.announcements.helpers import act, make_announcement
-from tests.factories import Role, api_login, auth, bound_member, count, make_staff, make_union
+from tests.factories import api_login, auth, bound_member, count
 
 T0 = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def union(app):
-    return make_union(app)
-
-
-@pytest.fixture
-def root_staff(app, union):
-    return make_staff(app, Role.officer, union.root)
 
 
 def _titles(client, token, **query):

@@ -21,20 +21,10 @@ from backend.idempotency import (
 from backend.members.models import Member
 from backend.uploads.models import Upload
 from tests.backend.uploads.files import HTML, PDF, png_bytes
-from tests.backend.uploads.helpers import empty_upload_dir, stored_files
+from tests.backend.uploads.helpers import stored_files
 from tests.concurrency import WAIT, lock_waiters_run
 from tests.conftest import ON_POSTGRES, requires_postgres
-from tests.factories import api_login, auth, bound_member, count, get, make_member, make_union
-
-
-@pytest.fixture
-def upload_dir(app):
-    return empty_upload_dir(app)
-
-
-@pytest.fixture
-def union(app):
-    return make_union(app)
+from tests.factories import api_login, auth, bound_member, count, get, make_member
 
 
 def upload(client, token, data: bytes = PDF, name: str = "证明.pdf", key: str | None = "key-1"):

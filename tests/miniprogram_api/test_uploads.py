@@ -11,23 +11,8 @@ from backend.uploads.models import Upload
 from backend.uploads.storage import human_size
 from tests.backend.announcements.helpers import act, attach, make_announcement
 from tests.backend.uploads.files import EXE, HTML, JPEG_SIGNATURE_THEN_HTML, PDF, jpeg_bytes, png_bytes
-from tests.backend.uploads.helpers import empty_upload_dir, stored_files
-from tests.factories import Role, api_login, auth, bound_member, count, get, make_staff, make_union
-
-
-@pytest.fixture
-def upload_dir(app):
-    return empty_upload_dir(app)
-
-
-@pytest.fixture
-def union(app):
-    return make_union(app)
-
-
-@pytest.fixture
-def root_staff(app, union):
-    return make_staff(app, Role.officer, union.root)
+from tests.backend.uploads.helpers import stored_files
+from tests.factories import api_login, auth, bound_member, count, get
 
 
 def upload(client, token, data: bytes, name: str, **headers):

@@ -28,6 +28,14 @@ def _scheduled(app, union, staff_id):
     )
 
 
+def _publish_due_holding_its_transaction(app):
+    """A worker's `publish_due` that has done its work and keeps its transaction open until released."""
+    worker = Held(app, lambda: [a.id for a in publish_due(AT)])
+    worker.start()
+    assert worker.done.wait(WAIT)
+    return worker
+
+
 def _assert_published_once(app, announcement_id):
     assert get(app, Announcement, announcement_id).status == AnnouncementStatus.published
     assert len(recipient_ids(app, announcement_id)) == 1
@@ -38,9 +46,7 @@ def _assert_published_once(app, announcement_id):
 @requires_postgres
 def test_two_publish_due_at_once_publish_once_and_the_second_does_not_wait(app, union, root_officer):
     announcement_id = _scheduled(app, union, root_officer)
-    first = Held(app, lambda: [a.id for a in publish_due(AT)])
-    first.start()
-    assert first.done.wait(WAIT)
+    first = _publish_due_holding_its_transaction(app)
     second = Runner(app, lambda: [a.id for a in publish_due(AT)])
     try:
         second.start()
@@ -59,9 +65,7 @@ def test_two_publish_due_at_once_publish_once_and_the_second_does_not_wait(app, 
 @requires_postgres
 def test_publish_button_racing_the_scheduler_publishes_once(app, union, root_officer):
     announcement_id = _scheduled(app, union, root_officer)
-    scheduler = Held(app, lambda: [a.id for a in publish_due(AT)])
-    scheduler.start()
-    assert scheduler.done.wait(WAIT)
+    scheduler = _publish_due_holding_its_transaction(app)
 
     def press_publish():
         announcement = db.session.get(Announcement, announcement_id)

@@ -242,3 +242,19 @@ def test_check_constraints_tie_status_to_its_times(app, union, root_officer, sta
             )
             db.session.flush()
         db.session.rollback()
+
+
+def test_saving_the_form_again_with_the_same_time_leaves_the_schedule_alone(app, union, root_officer):
+    # Due but not yet picked up by the scheduler: re-scheduling it would be refused as "in the past".
+    due = datetime(2025, 1, 1, 1, 0, tzinfo=UTC)
+    announcement_id = make_announcement(
+        app, root_officer, group_ids=[union.group_a], publish_at=due, now=due - timedelta(hours=1)
+    )
+
+    act(app, announcement_id, "set_publish_time", root_officer, publish_at=due)
+
+    announcement = get(app, Announcement, announcement_id)
+    assert (announcement.status, announcement.publish_at) == (AnnouncementStatus.scheduled, due)
+    assert count(app, AuditLog, AuditLog.action == "announcement.schedule") == 1
+    act(app, announcement_id, "set_publish_time", root_officer, publish_at=None)
+    assert get(app, Announcement, announcement_id).status == AnnouncementStatus.draft
