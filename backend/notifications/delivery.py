@@ -164,7 +164,7 @@ def _deliver(work: list[Work], settings: DeliverySettings, limiter: RateLimiter,
         slots = limiter.reserve(len(ready))
         for index, item in enumerate(ready):
             slots.wait(index)
-            outcomes.append(_send(item, lease))
+            outcomes.append(_send(item, lease, settings))
     if outcomes:
         _record_all(outcomes, settings, stats)
         db.session.commit()
@@ -221,16 +221,15 @@ def _begin_chunk(
     return lease, ready
 
 
-def _send(item: Work, lease: datetime) -> _Outcome:
-    config = current_app.config
+def _send(item: Work, lease: datetime, settings: DeliverySettings) -> _Outcome:
     try:
         gateway.send_subscribe_message(
             item.openid,
             item.template_id,
             item.data,
             page=item.page,
-            miniprogram_state=config["WECHAT_MINIPROGRAM_STATE"],
-            lang=config["WECHAT_LANG"],
+            miniprogram_state=settings.miniprogram_state,
+            lang=settings.lang,
         )
     except WechatUnavailable as exc:
         if exc.outcome_unknown:
@@ -297,9 +296,7 @@ def _record(outcome: _Outcome, settings: DeliverySettings, stats: DrainStats) ->
     }
     refund = outcome.state in ("failed", "retry") and outcome.extra.get("refund", True)
     state = outcome.state
-    if state == "sent":
-        values.update(wechat_state=DeliveryState.sent, sent_at=now)
-    elif state == "no_credit":
+    if state == "no_credit":
         values.update(wechat_state=DeliveryState.no_credit)
     elif state == "failed":
         values.update(wechat_state=DeliveryState.failed)

@@ -75,6 +75,31 @@ def test_client_report_and_push_of_one_tap_at_once_count_once(app, client, emu, 
 
 
 @requires_postgres
+def test_a_report_waits_for_another_report_of_the_template_even_one_that_added_no_credit(app, client, emu):
+    # The lock is taken before the partner lookup, whatever the first report then does: here it pairs
+    # (so it never touches the credit count), and the next report must still wait to see its grant.
+    account_id = _account_id(app, client, emu, "wx-lock")
+    with app.app_context(), unit_of_work():
+        assert _accept(account_id, GrantSource.push)() is True  # an earlier tap's push, unpaired
+    accept = _accept(account_id, GrantSource.client)
+    paired = Held(app, lambda: (accept(), backend_pid()))
+    paired.start()
+    assert paired.done.wait(WAIT)
+    pushed = Runner(app, _accept(account_id, GrantSource.push))
+    try:
+        pushed.start()
+        assert someone_waits_for(app, paired.result[1]), "the push did not wait for the client's report"
+    finally:
+        paired.release.set()
+        paired.join(WAIT)
+        pushed.join(WAIT)
+    assert paired.error is None and pushed.error is None, (paired.error, pushed.error)
+    # The client's report paired with the earlier push; the new push is another tap's: one more credit.
+    assert (paired.result[0], pushed.result) == (False, True)
+    assert _credit(app, account_id) == 2
+
+
+@requires_postgres
 def test_a_push_repeated_while_the_first_copy_is_applied_is_applied_once(app, client, emu, monkeypatch):
     monkeypatch.setitem(app.config, "WECHAT_TOKEN", TOKEN)
     account_id = _account_id(app, client, emu, "wx-repeat")
