@@ -128,7 +128,7 @@ def handle_http_exception(error: HTTPException) -> Any:
     code, message = HTTP_CODES.get(status, ("error", HTTPStatus(status).phrase))
     errors = None
     data = getattr(error, "data", None) or {}
-    if (status == 422 and "messages" in data) or (status == 400 and "messages" in data):
+    if status in (400, 422) and "messages" in data:  # webargs / marshmallow field errors
         errors = _translate(_flatten_locations(data["messages"]))
     headers = data.get("headers") or (error.get_headers() if status in (405, 429) else None)
     if headers:

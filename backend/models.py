@@ -1,24 +1,28 @@
 """Imports every domain's models so that metadata (and Alembic) sees all tables."""
 
-from backend.announcements.models import Announcement, AnnouncementRecipient  # noqa: F401
+from backend.announcements.models import Announcement, AnnouncementRecipient
 from backend.audit.models import AuditLog
-from backend.idempotency import IdempotencyKey  # noqa: F401
+from backend.idempotency import IdempotencyKey
 from backend.members.models import ApiToken, Group, GroupChange, JoinRequest, Member, WechatAccount
 from backend.notifications.models import HandledPush, Notification, SubscriptionCredit, SubscriptionGrant
 from backend.staff.models import Staff
-from backend.uploads.models import Upload  # noqa: F401
+from backend.uploads.models import Upload
 
 __all__ = [
+    "Announcement",
+    "AnnouncementRecipient",
     "ApiToken",
     "AuditLog",
     "Group",
     "GroupChange",
     "HandledPush",
+    "IdempotencyKey",
     "JoinRequest",
     "Member",
     "Notification",
     "Staff",
     "SubscriptionCredit",
     "SubscriptionGrant",
+    "Upload",
     "WechatAccount",
 ]

@@ -30,8 +30,10 @@ def _free_port() -> int:
 
 
 def _isolated_redis_url() -> str:
-    """A Redis database of its own, emptied: no token left over from another test or run."""
-    url = TEST_REDIS_URL.rsplit("/", 1)[0] + "/14"
+    """The test run's own Redis database, emptied: no token left over from another test or run.
+
+    (Never another database number: on a shared Redis that one may be someone else's.)"""
+    url = str(TEST_REDIS_URL)
     redis.Redis.from_url(url).flushdb()
     return url
 
