@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
-from flask import Blueprint, Response, abort, request
+from flask import Blueprint, Response, abort, flash, redirect, request
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from backend.db import unit_of_work
-from backend.errors import Conflict, ValidationFailed
+from backend.errors import Conflict, DomainError, ValidationFailed
 from backend.extensions import db, login_manager
 from backend.staff.models import Staff
+from backend.staff.permissions import Permission
 
 bp = Blueprint(
     "admin",
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from admin.forms import Form
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 # Pages anyone may open: the login page itself and the stylesheet it uses.
 PUBLIC_ENDPOINTS = frozenset({"admin.login", "admin.static"})
@@ -62,7 +65,7 @@ def page_arg() -> int:
     return min(max(page, 1), MAX_PAGE)
 
 
-def permission_required(permission: str) -> Callable[[F], F]:
+def permission_required(permission: Permission) -> Callable[[F], F]:
     """A role that lacks the permission gets 403 (before any object is loaded, so nothing leaks)."""
 
     def decorator(view: F) -> F:
@@ -79,13 +82,13 @@ def permission_required(permission: str) -> Callable[[F], F]:
 
 NAV = (
     ("dashboard", "工作台", "admin.dashboard", None),
-    ("members", "会员名册", "admin.members_list", "view_members"),
-    ("groups", "组织架构", "admin.groups_tree", "manage_groups"),
-    ("join_requests", "入会审核", "admin.join_requests_list", "review_join_requests"),
-    ("roster", "导入名册", "admin.roster_upload", "import_roster"),
-    ("announcements", "公告通知", "admin.announcements_list", "manage_announcements"),
-    ("staff", "后台账号", "admin.staff_list", "manage_staff"),
-    ("audit", "审计日志", "admin.audit_list", "view_audit_log"),
+    ("members", "会员名册", "admin.members_list", Permission.view_members),
+    ("groups", "组织架构", "admin.groups_tree", Permission.manage_groups),
+    ("join_requests", "入会审核", "admin.join_requests_list", Permission.review_join_requests),
+    ("roster", "导入名册", "admin.roster_upload", Permission.import_roster),
+    ("announcements", "公告通知", "admin.announcements_list", Permission.manage_announcements),
+    ("staff", "后台账号", "admin.staff_list", Permission.manage_staff),
+    ("audit", "审计日志", "admin.audit_list", Permission.view_audit_log),
 )
 
 
@@ -111,22 +114,72 @@ def layout_user() -> dict[str, Any] | None:
 
 
 # Refusals that belong on the form the user just sent; NotFound and the like become error pages.
-FORM_ERRORS = (ValidationFailed, Conflict)
+FORM_ERRORS: tuple[type[DomainError], ...] = (ValidationFailed, Conflict)
 
 
-def save_form(form: Form, save: Callable[[], object], *, field: str | None = None) -> int | None:
-    """A form page's POST: validate, then run `save` in one transaction.
+@dataclass
+class FormResult(Generic[T]):
+    """What a form page's POST came to: the operation's result, or the status to show the form with."""
 
-    None when it saved (the view flashes and redirects). Otherwise the status to show the form again
-    with: 200 when nothing was sent, 422 for the form's own checks, or the status of the operation's
-    refusal, which is shown on the form (on `field` when it names no field itself).
+    status: int
+    value: T | None = None
+
+    @property
+    def saved(self) -> bool:
+        return self.status == 0
+
+
+def save_form(
+    form: Form,
+    save: Callable[[], T],
+    *,
+    field: str | None = None,
+    errors: tuple[type[DomainError], ...] = FORM_ERRORS,
+    field_for: Callable[[DomainError], str | None] | None = None,
+) -> FormResult[T]:
+    """A form page's POST: validate, then run `save` (an operation) in one transaction.
+
+    `saved` with the operation's result when it saved (the view flashes and redirects). Otherwise the
+    status to show the form again with: 200 when nothing was sent, 422 for the form's own checks, or the
+    status of a refusal among `errors`, which is shown on the form (on `field`, or the field that
+    `field_for` names for it, when the refusal names no field itself).
     """
     if not form.validate_on_submit():
-        return 422 if form.errors else 200
+        return FormResult(422 if form.errors else 200)
     try:
         with unit_of_work():
-            save()
-    except FORM_ERRORS as error:
-        form.apply_error(error, field=field)
-        return error.status
-    return None
+            value = save()
+    except errors as error:
+        form.apply_error(error, field=field_for(error) if field_for else field)
+        return FormResult(error.status)
+    return FormResult(0, value)
+
+
+Message = str | tuple[str, str]  # a flash message, or (message, category) when it is not "success"
+
+
+def post_action(
+    op: Callable[[], T],
+    *,
+    success: Message | Callable[[T], Message],
+    redirect_to: str,
+    refused: Callable[[DomainError], str] = lambda error: error.message,
+    refused_to: str | None = None,
+    errors: tuple[type[DomainError], ...] = FORM_ERRORS,
+) -> Response:
+    """A button's POST (publish, withdraw, delete …): run `op` in one transaction, flash what came of
+    it, and go back to `redirect_to`. A refusal among `errors` is flashed (worded by `refused`), and
+    goes to `refused_to` when given; any other error is an error page. The CSRF token was checked by
+    CSRFProtect before the view ran.
+    """
+    try:
+        with unit_of_work():
+            value = op()
+    except errors as error:
+        flash(refused(error), "error")
+        return redirect(refused_to or redirect_to)
+    else:
+        message = success(value) if callable(success) else success
+        text, category = (message, "success") if isinstance(message, str) else message
+        flash(text, category)
+    return redirect(redirect_to)

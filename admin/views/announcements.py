@@ -8,47 +8,41 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_sqlalchemy.pagination import SelectPagination
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 
-from admin.blueprint import FORM_ERRORS, bp, current_staff, page_arg, permission_required
+from admin.blueprint import (
+    FORM_ERRORS,
+    Message,
+    bp,
+    current_staff,
+    page_arg,
+    permission_required,
+    post_action,
+    save_form,
+)
 from admin.forms import TO_GROUPS, AnnouncementForm, EmptyForm, group_choices
 from backend.announcements import operations, reading
-from backend.announcements.attachments import (
-    MAX_ATTACHMENTS,
-    add_attachments,
-    attachment_of,
-    remove_attachment,
-)
+from backend.announcements.attachments import MAX_ATTACHMENTS, attachment_of, remove_attachment
+from backend.announcements.editing import AnnouncementDraft, save_announcement
 from backend.announcements.models import STATUS_LABELS, Announcement, AnnouncementCategory, AnnouncementStatus
 from backend.announcements.queries import (
     announcement_for_staff,
     figures_by_announcement,
     figures_by_group,
     staff_announcements,
-    unread_recipients,
+    unread_page,
 )
-from backend.db import to_local, unit_of_work, utcnow
-from backend.errors import DomainError
+from backend.db import to_local, utcnow
 from backend.extensions import db
-from backend.members.models import Group
 from backend.members.queries import group_tree
 from backend.notifications.models import DELIVERY_STATE_LABELS
+from backend.staff.permissions import Permission
 from backend.uploads.models import TYPE_LABELS
 from backend.uploads.storage import UploadRefused, human_size, max_upload_bytes, send_upload, staged_uploads
 
 PER_PAGE = 20
 UNREAD_PER_PAGE = 50
-PERMISSION = "manage_announcements"
-
-
-class RowPagination(SelectPagination):
-    """`db.paginate` for a select of several columns: pages of its rows, not of its first column."""
-
-    def _query_items(self) -> list[Any]:
-        select = self._query_args["select"].limit(self.per_page).offset(self._query_offset)
-        return list(self._query_args["session"].execute(select))
+PERMISSION = Permission.manage_announcements
 
 
 def attachments_budget() -> int:
@@ -60,7 +54,7 @@ def _form(announcement: Announcement | None = None) -> AnnouncementForm:
     staff = current_staff()
     form = AnnouncementForm()
     form.groups.choices = group_choices(group_tree(staff.scope))
-    if staff.scope.parent_id is not None:
+    if not staff.holds_whole_union:
         form.audience.choices = [TO_GROUPS]
     form.attachments.description = (
         f"可一次选多个；{TYPE_LABELS}，每个不超过 {human_size(max_upload_bytes())}，"
@@ -80,40 +74,38 @@ def _form(announcement: Announcement | None = None) -> AnnouncementForm:
     return form
 
 
-def _content(form: AnnouncementForm) -> dict[str, Any]:
-    whole_union = form.audience.data == "union"
-    group_ids = [] if whole_union else list(form.groups.data or [])
-    groups = db.session.scalars(sa.select(Group).where(Group.id.in_(group_ids))).all() if group_ids else []
-    return {
-        "title": form.title.data or "",
-        "body_html": form.body_html.data or "",
-        "category": AnnouncementCategory(form.category.data),
-        "whole_union": whole_union,
-        "groups": groups,
-        "pinned": bool(form.pinned.data),
-        "push": bool(form.push.data),
-    }
+def _draft(form: AnnouncementForm) -> AnnouncementDraft:
+    return AnnouncementDraft(
+        title=form.title.data or "",
+        body_html=form.body_html.data or "",
+        category=AnnouncementCategory(form.category.data),
+        whole_union=form.audience.data == "union",
+        group_ids=list(form.groups.data or []),
+        pinned=bool(form.pinned.data),
+        push=bool(form.push.data),
+        publish_at=form.publish_at_utc(),
+    )
 
 
-def _save(form: AnnouncementForm, announcement: Announcement | None) -> int:
-    """Saves the form and its new attachments in one transaction: all of it, or nothing (no stray files)."""
-    staff = current_staff()
+def _save(form: AnnouncementForm, announcement: Announcement | None) -> Announcement:
+    """The form and its new attachments, saved in the caller's transaction (no stray files)."""
     files = [(storage.stream, storage.filename) for storage in form.attachments.data or [] if storage]
-    with staged_uploads(files) as staged, unit_of_work():
-        if announcement is None:
-            announcement = operations.create_announcement(staff=staff, **_content(form))
-        else:
-            operations.update_announcement(announcement, staff=staff, **_content(form))
-        operations.set_publish_time(announcement, staff=staff, publish_at=form.publish_at_utc())
-        add_attachments(announcement, staged, staff=staff)
-        return announcement.id
+    with staged_uploads(files) as staged:
+        return save_announcement(announcement, _draft(form), staff=current_staff(), files=staged)
 
 
-def _refused(form: AnnouncementForm, error: DomainError, announcement: Announcement | None) -> Any:
-    form.apply_error(error, field="attachments" if isinstance(error, UploadRefused) else None)
-    if announcement is not None:
-        db.session.refresh(announcement)
-    return _render_form(form, announcement, error.status)
+def _submit(form: AnnouncementForm, announcement: Announcement | None, done: str) -> Any:
+    """新建 / 编辑: saved, the announcement's page opens with `done`; refused, the form shows why."""
+    result = save_form(
+        form,
+        lambda: _save(form, announcement),
+        errors=(*FORM_ERRORS, UploadRefused),
+        field_for=lambda error: "attachments" if isinstance(error, UploadRefused) else None,
+    )
+    if result.saved and result.value is not None:
+        flash(done, "success")
+        return redirect(url_for("admin.announcement_detail", announcement_id=result.value.id))
+    return _render_form(form, announcement, result.status)
 
 
 def _render_form(form: AnnouncementForm, announcement: Announcement | None, status: int) -> Any:
@@ -152,15 +144,7 @@ def announcements_list() -> Any:
 @bp.route("/announcements/new", methods=["GET", "POST"])
 @permission_required(PERMISSION)
 def announcement_new() -> Any:
-    form = _form()
-    if form.validate_on_submit():
-        try:
-            announcement_id = _save(form, None)
-        except (*FORM_ERRORS, UploadRefused) as error:
-            return _refused(form, error, None)
-        flash("公告已保存，请预览后发布", "success")
-        return redirect(url_for("admin.announcement_detail", announcement_id=announcement_id))
-    return _render_form(form, None, 422 if form.errors else 200)
+    return _submit(_form(), None, "公告已保存，请预览后发布")
 
 
 @bp.route("/announcements/<int:announcement_id>/edit", methods=["GET", "POST"])
@@ -170,15 +154,7 @@ def announcement_edit(announcement_id: int) -> Any:
     if not announcement.is_editable:
         flash("公告已发布或已撤回，不能再修改", "warning")
         return redirect(url_for("admin.announcement_detail", announcement_id=announcement_id))
-    form = _form(announcement)
-    if form.validate_on_submit():
-        try:
-            _save(form, announcement)
-        except (*FORM_ERRORS, UploadRefused) as error:
-            return _refused(form, error, announcement)
-        flash("公告已保存", "success")
-        return redirect(url_for("admin.announcement_detail", announcement_id=announcement_id))
-    return _render_form(form, announcement, 422 if form.errors else 200)
+    return _submit(_form(announcement), announcement, "公告已保存")
 
 
 @bp.get("/announcements/<int:announcement_id>")
@@ -196,16 +172,11 @@ def announcement_detail(announcement_id: int) -> Any:
 def _action(announcement_id: int, verb: str, done: str) -> Any:
     staff = current_staff()
     announcement = announcement_for_staff(announcement_id, staff)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    try:
-        with unit_of_work():
-            getattr(operations, verb)(announcement, staff=staff)
-    except FORM_ERRORS as error:
-        flash(error.message, "error")
-    else:
-        flash(done, "success")
-    return redirect(url_for("admin.announcement_detail", announcement_id=announcement_id))
+    return post_action(
+        lambda: getattr(operations, verb)(announcement, staff=staff),
+        success=done,
+        redirect_to=url_for("admin.announcement_detail", announcement_id=announcement_id),
+    )
 
 
 @bp.post("/announcements/<int:announcement_id>/publish")
@@ -231,22 +202,20 @@ def announcement_withdraw(announcement_id: int) -> Any:
 def announcement_figures(announcement_id: int) -> Any:
     announcement = announcement_for_staff(announcement_id, current_staff())
     rows, total = figures_by_group(announcement)
-    page = page_arg()
-    unread = RowPagination(
-        select=unread_recipients(announcement),
-        session=db.session(),
-        page=page,
-        per_page=UNREAD_PER_PAGE,
-        error_out=False,
-    )
     return render_template(
         "admin/announcements/figures.html",
         announcement=announcement,
         rows=rows,
         total=total,
-        unread=unread,
+        unread=unread_page(announcement, page=page_arg(), per_page=UNREAD_PER_PAGE),
         state_labels=DELIVERY_STATE_LABELS,
     )
+
+
+def _reminded(count: int) -> Message:
+    if count:
+        return f"已提醒 {count} 位未读会员"
+    return "没有需要提醒的会员：未读的会员今天都已提醒过（每人每天最多提醒一次）", "warning"
 
 
 @bp.post("/announcements/<int:announcement_id>/remind")
@@ -254,19 +223,11 @@ def announcement_figures(announcement_id: int) -> Any:
 def announcement_remind(announcement_id: int) -> Any:
     staff = current_staff()
     announcement = announcement_for_staff(announcement_id, staff)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    try:
-        with unit_of_work():
-            reminded = reading.remind_unread(announcement, staff=staff, now=utcnow())
-    except FORM_ERRORS as error:
-        flash(error.message, "error")
-    else:
-        if reminded:
-            flash(f"已提醒 {reminded} 位未读会员", "success")
-        else:
-            flash("没有需要提醒的会员：未读的会员今天都已提醒过（每人每天最多提醒一次）", "warning")
-    return redirect(url_for("admin.announcement_figures", announcement_id=announcement_id))
+    return post_action(
+        lambda: reading.remind_unread(announcement, staff=staff, now=utcnow()),
+        success=_reminded,
+        redirect_to=url_for("admin.announcement_figures", announcement_id=announcement_id),
+    )
 
 
 # --- attachments -------------------------------------------------------------------------------
@@ -286,13 +247,10 @@ def announcement_attachment_remove(announcement_id: int, upload_id: int) -> Any:
     staff = current_staff()
     announcement = announcement_for_staff(announcement_id, staff)
     attachment_of(announcement, upload_id)  # another announcement's file is 404, whatever its state
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    try:
-        with unit_of_work():
-            remove_attachment(announcement, upload_id, staff=staff)
-    except FORM_ERRORS as error:
-        flash(error.message, "error")
-        return redirect(url_for("admin.announcement_detail", announcement_id=announcement_id))
-    flash("附件已删除", "success")
-    return redirect(url_for("admin.announcement_edit", announcement_id=announcement_id))
+    # Removed, back to editing; refused (no longer editable), to the announcement's page.
+    return post_action(
+        lambda: remove_attachment(announcement, upload_id, staff=staff),
+        success="附件已删除",
+        redirect_to=url_for("admin.announcement_edit", announcement_id=announcement_id),
+        refused_to=url_for("admin.announcement_detail", announcement_id=announcement_id),
+    )

@@ -30,18 +30,19 @@ from backend.db import SHANGHAI, unit_of_work
 from backend.errors import ValidationFailed
 from backend.extensions import db
 from backend.staff.models import Staff
+from backend.staff.permissions import Permission
 
-PERMISSION = "view_audit_log"
+PERMISSION = Permission.view_audit_log
 PER_PAGE = 50
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FILTER_ARGS = ("staff_id", "action", "object_type", "object_id", "date_from", "date_to")
 
 # Rows about these records link to their pages (which check scope themselves), for roles that have them.
 TARGET_PAGES = {
-    "members": ("admin.member_detail", "member_id", "view_members"),
-    "announcements": ("admin.announcement_detail", "announcement_id", "manage_announcements"),
-    "join_requests": ("admin.join_request_review", "request_id", "review_join_requests"),
-    "staff": ("admin.staff_edit", "staff_id", "manage_staff"),
+    "members": ("admin.member_detail", "member_id", Permission.view_members),
+    "announcements": ("admin.announcement_detail", "announcement_id", Permission.manage_announcements),
+    "join_requests": ("admin.join_request_review", "request_id", Permission.review_join_requests),
+    "staff": ("admin.staff_edit", "staff_id", Permission.manage_staff),
 }
 
 

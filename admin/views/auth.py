@@ -9,7 +9,7 @@ from flask import current_app, flash, g, redirect, render_template, request, ses
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from admin.blueprint import FORM_ERRORS, bp, current_staff
+from admin.blueprint import bp, current_staff, save_form
 from admin.forms import ChangePasswordForm, EmptyForm, LoginForm
 from backend.db import unit_of_work
 from backend.extensions import db, limiter, login_manager
@@ -108,27 +108,20 @@ def change_password() -> Any:
     """修改密码: any signed-in staff member, proving it with the current password."""
     staff = current_staff()
     form = ChangePasswordForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            with unit_of_work():
-                changed = change_own_password(
-                    staff,
-                    current_password=form.current_password.data or "",
-                    new_password=form.password.data or "",
-                )
-        except FORM_ERRORS as error:
-            form.apply_error(error, field="password")
-            status = error.status
-        else:
-            if changed:
-                # session_version moved on: every other browser is signed out; this one signs in again.
-                login_user(staff)
-                flash("密码已修改。您在其他电脑或浏览器上的登录已全部退出", "success")
-                return redirect(url_for("admin.dashboard"))
-            g.wrong_current_password = True
-            form.current_password.errors = ["当前密码不正确，请重新输入"]
-            status = 422
-    elif form.errors:
-        status = 422
-    return render_template("admin/account/password.html", form=form), status
+    result = save_form(
+        form,
+        lambda: change_own_password(
+            staff, current_password=form.current_password.data or "", new_password=form.password.data or ""
+        ),
+        field="password",
+    )
+    if result.saved and result.value:
+        # session_version moved on: every other browser is signed out; this one signs in again.
+        login_user(staff)
+        flash("密码已修改。您在其他电脑或浏览器上的登录已全部退出", "success")
+        return redirect(url_for("admin.dashboard"))
+    if result.saved:  # the wrong current password (audited, and committed with that row)
+        g.wrong_current_password = True
+        form.current_password.errors = ["当前密码不正确，请重新输入"]
+        return render_template("admin/account/password.html", form=form), 422
+    return render_template("admin/account/password.html", form=form), result.status

@@ -4,40 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 
-from admin.blueprint import FORM_ERRORS, bp, current_staff, permission_required
+from admin.blueprint import FormResult, bp, current_staff, permission_required, save_form
 from admin.forms import ApproveJoinRequestForm, RejectJoinRequestForm, group_choices
-from admin.views.members import group_in_scope
-from backend.db import unit_of_work
 from backend.extensions import db
 from backend.members.models import JoinRequest
 from backend.members.operations import approve_join_request, reject_join_request
-from backend.members.queries import group_display_path, group_tree, pending_join_requests
-
-
-def join_request_in_scope(request_id: int) -> JoinRequest:
-    join_request = db.get_or_404(JoinRequest, request_id)
-    if not current_staff().can_review(join_request):
-        abort(404)
-    return join_request
+from backend.members.queries import (
+    group_display_path,
+    group_for_staff,
+    group_tree,
+    join_request_for_reviewer,
+    pending_join_requests,
+)
+from backend.staff.permissions import Permission
 
 
 @bp.get("/join-requests/")
-@permission_required("review_join_requests")
+@permission_required(Permission.review_join_requests)
 def join_requests_list() -> Any:
     requests = db.session.scalars(pending_join_requests(current_staff())).all()
     return render_template(
         "admin/join_requests/list.html", requests=requests, display_path=group_display_path
     )
-
-
-@bp.route("/join-requests/<int:request_id>", methods=["GET"])
-@permission_required("review_join_requests")
-def join_request_review(request_id: int) -> Any:
-    join_request = join_request_in_scope(request_id)
-    approve_form, reject_form = _forms(join_request)
-    return _render(join_request, approve_form, reject_form, 200)
 
 
 def _forms(join_request: JoinRequest) -> tuple[ApproveJoinRequestForm, RejectJoinRequestForm]:
@@ -48,58 +38,63 @@ def _forms(join_request: JoinRequest) -> tuple[ApproveJoinRequestForm, RejectJoi
     return approve_form, RejectJoinRequestForm(prefix="reject")
 
 
-def _render(
+def _decided(
     join_request: JoinRequest,
-    approve_form: ApproveJoinRequestForm,
-    reject_form: RejectJoinRequestForm,
-    status: int,
+    forms: tuple[ApproveJoinRequestForm, RejectJoinRequestForm],
+    result: FormResult[Any],
+    done: str,
 ) -> Any:
-    return (
-        render_template(
-            "admin/join_requests/review.html",
-            join_request=join_request,
-            approve_form=approve_form,
-            reject_form=reject_form,
-            group_path=group_display_path(join_request.group) if join_request.group else None,
-        ),
-        status,
+    """Back to the list with `done` flashed once decided; otherwise the review page, with the refusal."""
+    if result.saved:
+        flash(done, "success")
+        return redirect(url_for("admin.join_requests_list"))
+    approve_form, reject_form = forms
+    page = render_template(
+        "admin/join_requests/review.html",
+        join_request=join_request,
+        approve_form=approve_form,
+        reject_form=reject_form,
+        group_path=group_display_path(join_request.group) if join_request.group else None,
     )
+    return page, result.status
+
+
+@bp.route("/join-requests/<int:request_id>", methods=["GET"])
+@permission_required(Permission.review_join_requests)
+def join_request_review(request_id: int) -> Any:
+    join_request = join_request_for_reviewer(request_id, current_staff())
+    return _decided(join_request, _forms(join_request), FormResult(200), "")
 
 
 @bp.post("/join-requests/<int:request_id>/approve")
-@permission_required("review_join_requests")
+@permission_required(Permission.review_join_requests)
 def join_request_approve(request_id: int) -> Any:
-    join_request = join_request_in_scope(request_id)
-    approve_form, reject_form = _forms(join_request)
-    if not approve_form.validate():
-        return _render(join_request, approve_form, reject_form, 422)
-    try:
-        with unit_of_work():
-            group = group_in_scope(approve_form.group_id.data)
-            approve_join_request(
-                join_request, staff=current_staff(), group=group, comment=approve_form.comment.data or ""
-            )
-            name = join_request.name
-    except FORM_ERRORS as error:
-        approve_form.apply_error(error)
-        return _render(join_request, approve_form, reject_form, error.status)
-    flash(f"已通过「{name}」的入会申请，其微信已绑定会员身份", "success")
-    return redirect(url_for("admin.join_requests_list"))
+    staff = current_staff()
+    join_request = join_request_for_reviewer(request_id, staff)
+    forms = _forms(join_request)
+    approve_form, name = forms[0], join_request.name
+    result = save_form(
+        approve_form,
+        lambda: approve_join_request(
+            join_request,
+            staff=staff,
+            group=group_for_staff(approve_form.group_id.data, staff),
+            comment=approve_form.comment.data or "",
+        ),
+    )
+    return _decided(join_request, forms, result, f"已通过「{name}」的入会申请，其微信已绑定会员身份")
 
 
 @bp.post("/join-requests/<int:request_id>/reject")
-@permission_required("review_join_requests")
+@permission_required(Permission.review_join_requests)
 def join_request_reject(request_id: int) -> Any:
-    join_request = join_request_in_scope(request_id)
-    approve_form, reject_form = _forms(join_request)
-    if not reject_form.validate():
-        return _render(join_request, approve_form, reject_form, 422)
-    try:
-        with unit_of_work():
-            reject_join_request(join_request, staff=current_staff(), comment=reject_form.comment.data or "")
-            name = join_request.name
-    except FORM_ERRORS as error:
-        reject_form.apply_error(error, field="comment")
-        return _render(join_request, approve_form, reject_form, error.status)
-    flash(f"已退回「{name}」的入会申请", "success")
-    return redirect(url_for("admin.join_requests_list"))
+    staff = current_staff()
+    join_request = join_request_for_reviewer(request_id, staff)
+    forms = _forms(join_request)
+    reject_form, name = forms[1], join_request.name
+    result = save_form(
+        reject_form,
+        lambda: reject_join_request(join_request, staff=staff, comment=reject_form.comment.data or ""),
+        field="comment",
+    )
+    return _decided(join_request, forms, result, f"已退回「{name}」的入会申请")

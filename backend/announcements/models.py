@@ -12,6 +12,7 @@ from backend.db import utcnow
 from backend.extensions import db
 from backend.members.models import Group, Member, str_enum
 from backend.staff.models import Staff
+from backend.staff.permissions import Permission
 from backend.uploads.models import Upload
 
 
@@ -125,9 +126,9 @@ class Announcement(db.Model):
 
     def can_manage(self, staff: Staff) -> bool:
         """Staff manage what they could have written: the whole audience lies within their scope."""
-        if not staff.can("manage_announcements"):
+        if not staff.can(Permission.manage_announcements):
             return False
-        if staff.scope.parent_id is None:
+        if staff.holds_whole_union:
             return True
         if self.whole_union or not self.groups:
             return False

@@ -29,6 +29,7 @@ from backend.extensions import db
 from backend.members.models import Group, Member, MemberStatus
 from backend.notifications.operations import notify_many
 from backend.staff.models import Staff
+from backend.staff.permissions import Permission
 
 TITLE_MAX = 100
 BODY_MAX = 100_000
@@ -73,7 +74,7 @@ def _clean_content(title: str, body_html: str) -> tuple[str, str]:
 def _check_audience(staff: Staff, *, whole_union: bool, groups: Sequence[Group]) -> list[Group]:
     """The audience must lie in the author's scope; "whole union" only for whoever holds the root."""
     if whole_union:
-        if staff.scope.parent_id is not None:
+        if not staff.holds_whole_union:
             raise ValidationFailed(errors={"audience": ["只有负责全工会的工作人员可以面向全体会员发布"]})
         return []
     chosen = list({group.id: group for group in groups}.values())
@@ -122,7 +123,7 @@ def create_announcement(
     push: bool = True,
 ) -> Announcement:
     """A new draft. The body is sanitised here, so nothing unsafe is ever stored."""
-    if not staff.can("manage_announcements"):
+    if not staff.can(Permission.manage_announcements):
         raise PermissionDenied()
     content = _checked_content(
         staff,

@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased, joinedload, selectinload
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
 
 from backend.announcements.models import (
     Announcement,
@@ -17,12 +18,14 @@ from backend.announcements.models import (
     announcement_attachments,
     announcement_groups,
 )
+from backend.announcements.operations import notification_prefix
 from backend.errors import DomainError, NotFound
 from backend.extensions import db
 from backend.members.models import Group, Member, MemberStatus
 from backend.members.queries import group_ids_in_path
 from backend.notifications.models import DeliveryState, Notification
 from backend.staff.models import Staff
+from backend.staff.permissions import Permission
 
 
 class AnnouncementWithdrawn(DomainError):
@@ -141,9 +144,9 @@ def is_read(announcement: Announcement, member: Member | None) -> bool:
 
 def manageable_by(staff: Staff) -> sa.ColumnElement[bool]:
     """SQL twin of `Announcement.can_manage`: the whole audience lies in the staff member's scope."""
-    if not staff.can("manage_announcements"):
+    if not staff.can(Permission.manage_announcements):
         return sa.false()
-    if staff.scope.parent_id is None:
+    if staff.holds_whole_union:
         return sa.true()
     outside_scope = (
         sa.select(announcement_groups.c.group_id)
@@ -283,6 +286,14 @@ def figures_by_group(announcement: Announcement) -> tuple[list[GroupFigures], Fi
     return rows, total
 
 
+def _unread(announcement: Announcement) -> tuple[sa.ColumnElement[bool], ...]:
+    return (
+        AnnouncementRecipient.announcement_id == announcement.id,
+        AnnouncementRecipient.in_snapshot.is_(True),
+        AnnouncementRecipient.read_at.is_(None),
+    )
+
+
 def unread_recipients(announcement: Announcement) -> sa.Select[Any]:
     """Who has not read it yet: member, their group then, delivery state, last reminder."""
     return (
@@ -298,10 +309,53 @@ def unread_recipients(announcement: Announcement) -> sa.Select[Any]:
         .join(Member, Member.id == AnnouncementRecipient.member_id)
         .join(Group, Group.id == AnnouncementRecipient.group_id)
         .outerjoin(Notification, Notification.dedupe_key == _publication_key())
-        .where(
-            AnnouncementRecipient.announcement_id == announcement.id,
-            AnnouncementRecipient.in_snapshot.is_(True),
-            AnnouncementRecipient.read_at.is_(None),
-        )
+        .where(*_unread(announcement))
         .order_by(Group.path, Member.employee_no)
     )
+
+
+@dataclass(frozen=True)
+class UnreadRecipient:
+    """A row of the figures page's 未读会员 list (the columns of `unread_recipients`)."""
+
+    id: int
+    name: str
+    employee_no: str
+    group_name: str
+    wechat_state: DeliveryState | None
+    last_reminded_at: datetime | None
+
+
+def unread_page(announcement: Announcement, *, page: int, per_page: int) -> Pagination:
+    """One page of `unread_recipients` (Flask-SQLAlchemy's pagination of the recipients, whose items
+    become `UnreadRecipient` rows): three queries, whatever the page size."""
+    recipients = (
+        sa.select(AnnouncementRecipient)
+        .join(AnnouncementRecipient.member)
+        .join(AnnouncementRecipient.group)
+        .options(contains_eager(AnnouncementRecipient.member), contains_eager(AnnouncementRecipient.group))
+        .where(*_unread(announcement))
+        .order_by(Group.path, Member.employee_no)
+    )
+    pagination = db.paginate(recipients, page=page, per_page=per_page, error_out=False)
+    prefix = notification_prefix(announcement.id)
+    keys = {f"{prefix}:{r.member_id}" for r in pagination.items}
+    states = dict(
+        db.session.execute(
+            sa.select(Notification.dedupe_key, Notification.wechat_state).where(
+                Notification.dedupe_key.in_(keys)
+            )
+        ).all()
+    )
+    pagination.items = [
+        UnreadRecipient(
+            id=r.member_id,
+            name=r.member.name,
+            employee_no=r.member.employee_no,
+            group_name=r.group.name,
+            wechat_state=states.get(f"{prefix}:{r.member_id}"),
+            last_reminded_at=r.last_reminded_at,
+        )
+        for r in pagination.items
+    ]
+    return pagination

@@ -24,8 +24,9 @@ from backend.errors import PermissionDenied
 from backend.extensions import db
 from backend.members.models import Group
 from backend.staff.models import Staff
+from backend.staff.permissions import Permission
 
-PERMISSION = "view_audit_log"
+PERMISSION = Permission.view_audit_log
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def _require(viewer: Staff) -> None:
 
 
 def _holds_whole_union(viewer: Staff) -> bool:
-    return viewer.scope.parent_id is None
+    return viewer.holds_whole_union
 
 
 def _staff_in_scope(viewer: Staff) -> sa.Select[tuple[int]]:

@@ -22,7 +22,7 @@ Retention rule (what ``delete_account`` erases and what it keeps):
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -36,6 +36,9 @@ from backend.members.queries import group_display_path
 from backend.notifications.models import Notification, SubscriptionCredit, SubscriptionGrant
 from backend.uploads.models import Upload
 from backend.uploads.operations import delete_upload
+
+if TYPE_CHECKING:
+    from backend.staff.models import Staff
 
 ANONYMISED_NAME = "已注销用户"
 
@@ -215,3 +218,12 @@ def _anonymise(member: Member) -> None:
 
 def account_by_openid(openid: str) -> WechatAccount | None:
     return db.session.scalar(sa.select(WechatAccount).where(WechatAccount.openid == openid))
+
+
+def reveal_phone(member: Member, *, staff: Staff, where: str) -> str | None:
+    """The member's full phone number for a staff member whose role edits members (None otherwise,
+    or when there is none). Every showing is an audited read, written in the caller's transaction."""
+    if not staff.can_edit(member) or not member.phone:
+        return None
+    record("member.view_phone", staff=staff, target=member, page=where)
+    return member.phone

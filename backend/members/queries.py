@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from backend.crypto import blind_index
+from backend.errors import NotFound
 from backend.extensions import db
 from backend.members.models import Group, JoinRequest, JoinRequestStatus, Member, MemberStatus
+from backend.staff.permissions import Permission
 
 if TYPE_CHECKING:
     from backend.staff.models import Staff
@@ -45,6 +48,36 @@ def group_tree(root: Group) -> list[tuple[Group, int]]:
     return ordered
 
 
+# --- one object, for a staff member: out of scope is answered like a missing id -------------------
+
+
+def member_for_staff(member_id: int, staff: Staff) -> Member:
+    """The member, if this staff member may see them; anything else is "not there"."""
+    member = db.session.get(Member, member_id)
+    if member is None or not staff.can_see(member):
+        raise NotFound()
+    return member
+
+
+def group_for_staff(group_id: int | None, staff: Staff) -> Group:
+    """A group inside the staff member's scope (as a page's subject or a form's chosen group)."""
+    group = db.session.get(Group, group_id) if group_id is not None else None
+    if group is None or not staff.in_scope(group):
+        raise NotFound()
+    return group
+
+
+def join_request_for_reviewer(request_id: int, staff: Staff) -> JoinRequest:
+    """A join request this staff member may decide on (see `Staff.can_review`)."""
+    join_request = db.session.get(JoinRequest, request_id)
+    if join_request is None or not staff.can_review(join_request):
+        raise NotFound()
+    return join_request
+
+
+# --- lists and counts ------------------------------------------------------------------------------
+
+
 def member_counts_by_group(root: Group) -> dict[int, int]:
     rows = db.session.execute(
         sa.select(Member.group_id, sa.func.count())
@@ -53,6 +86,27 @@ def member_counts_by_group(root: Group) -> dict[int, int]:
         .group_by(Member.group_id)
     ).all()
     return dict(rows)
+
+
+def subtree_totals(tree: list[tuple[Group, int]], counts: dict[int, int]) -> dict[int, int]:
+    """Active members in each group of `tree` and every group below it (the group tree's totals)."""
+    return {
+        group.id: sum(counts.get(other.id, 0) for other, _ in tree if other.path.startswith(group.path))
+        for group, _ in tree
+    }
+
+
+@dataclass(frozen=True)
+class MemberFilters:
+    """What the member list is narrowed to: a name / employee number / phone, a group, a status."""
+
+    q: str = ""
+    group: Group | None = None
+    status: MemberStatus | None = None
+
+    @property
+    def active(self) -> bool:
+        return bool(self.q or self.group or self.status)
 
 
 def search_members(
@@ -93,7 +147,23 @@ def pending_join_requests(staff: Staff) -> sa.Select[tuple[JoinRequest]]:
         .order_by(JoinRequest.created_at)
     )
     in_scope = staff.scope_filter(JoinRequest.group_id)
-    if staff.scope.parent_id is None:
+    if staff.holds_whole_union:
         # Whoever holds the whole union also sees requests whose applicant chose no group.
         return query.where(sa.or_(in_scope, JoinRequest.group_id.is_(None)))
     return query.where(in_scope)
+
+
+def count_rows(query: sa.Select[Any]) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())) or 0
+
+
+def dashboard_counts(staff: Staff) -> dict[str, int]:
+    """工作台: active and departed members in scope, and the join requests waiting for this person."""
+    counts: dict[str, int] = {}
+    if staff.can(Permission.view_members):
+        in_scope = sa.select(Member.id).where(staff.scope_filter(Member.group_id))
+        counts["active"] = count_rows(in_scope.where(Member.status == MemberStatus.active))
+        counts["left"] = count_rows(in_scope.where(Member.status == MemberStatus.left))
+    if staff.can(Permission.review_join_requests):
+        counts["pending"] = count_rows(pending_join_requests(staff))
+    return counts

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -13,54 +12,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from backend.db import utcnow
 from backend.extensions import db
 from backend.members.models import Group, JoinRequest, Member, str_enum
+from backend.staff.permissions import ROLE_LABELS, ROLE_PERMISSIONS, Permission, Role
 
-
-class Role(enum.StrEnum):
-    admin = "admin"
-    chair = "chair"
-    officer = "officer"
-    group_leader = "group_leader"
-
-
-ROLE_LABELS = {
-    "admin": "系统管理员",
-    "chair": "工会主席",
-    "officer": "工会干事",
-    "group_leader": "工会小组长",
-}
-
-# What each role may do, inside its scope. Kept as data so the admin can show it and tests can read it.
-# view_audit_log (审计日志): the admin and the chair, who answer for what staff in their scope do; officers
-# and group leaders are the people whose work the log records, so they do not read it.
-ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
-    Role.admin: frozenset(
-        {
-            "view_members",
-            "edit_members",
-            "import_roster",
-            "manage_groups",
-            "review_join_requests",
-            "manage_staff",
-            "manage_announcements",
-            "view_audit_log",
-        }
-    ),
-    Role.chair: frozenset(
-        {
-            "view_members",
-            "edit_members",
-            "import_roster",
-            "manage_groups",
-            "review_join_requests",
-            "manage_announcements",
-            "view_audit_log",
-        }
-    ),
-    Role.officer: frozenset(
-        {"view_members", "edit_members", "import_roster", "review_join_requests", "manage_announcements"}
-    ),
-    Role.group_leader: frozenset({"view_members"}),
-}
+__all__ = ["ROLE_LABELS", "ROLE_PERMISSIONS", "Permission", "Role", "Staff"]
 
 
 class Staff(UserMixin, db.Model):
@@ -96,26 +50,31 @@ class Staff(UserMixin, db.Model):
 
     @property
     def role_label(self) -> str:
-        return ROLE_LABELS[self.role.value]
+        return ROLE_LABELS[self.role]
 
-    def can(self, permission: str) -> bool:
+    def can(self, permission: Permission) -> bool:
         return permission in ROLE_PERMISSIONS[self.role]
+
+    @property
+    def holds_whole_union(self) -> bool:
+        """Whose scope is the root of the union's tree (the company union itself)."""
+        return self.scope.parent_id is None
 
     def in_scope(self, group: Group | None) -> bool:
         return self.scope.contains(group)
 
     def can_see(self, member: Member) -> bool:
-        return self.can("view_members") and self.in_scope(member.group)
+        return self.can(Permission.view_members) and self.in_scope(member.group)
 
     def can_edit(self, member: Member) -> bool:
-        return self.can("edit_members") and self.in_scope(member.group)
+        return self.can(Permission.edit_members) and self.in_scope(member.group)
 
     def can_review(self, request: JoinRequest) -> bool:
         """A request with no chosen group belongs to whoever holds the whole union in scope."""
-        if not self.can("review_join_requests"):
+        if not self.can(Permission.review_join_requests):
             return False
         if request.group is None:
-            return self.scope.parent_id is None
+            return self.holds_whole_union
         return self.in_scope(request.group)
 
     def scope_filter(self, group_column: sa.ColumnElement[int]) -> sa.ColumnElement[bool]:

@@ -11,6 +11,7 @@ from backend.errors import DuplicateUsername, NotFound, ValidationFailed
 from backend.extensions import db
 from backend.members.models import Group
 from backend.staff.models import Role, Staff
+from backend.staff.permissions import Permission
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -21,7 +22,7 @@ def _check_password(password: str) -> None:
 
 
 def _require_admin(by: Staff | None) -> None:
-    if by is not None and not by.can("manage_staff"):
+    if by is not None and not by.can(Permission.manage_staff):
         raise NotFound()
 
 

@@ -10,7 +10,8 @@ keeps what the roster already holds; clearing a value is done on the member's pa
 a dry run (检查) that reports the same errors and counts without writing anything.
 
 The package: ``reading`` (file → rows), ``checking`` (one row's values), ``groups`` (所属组织 → group),
-``importing`` (rows → roster), ``template`` (the blank template), ``cli`` (`flask import-roster`).
+``importing`` (rows → roster), ``pending`` (a checked file waiting for its confirmation),
+``template`` (the blank template), ``cli`` (`flask import-roster`).
 """
 
 from __future__ import annotations

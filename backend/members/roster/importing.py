@@ -17,6 +17,7 @@ from backend.members.operations import change_group, create_member, update_membe
 from backend.members.roster.checking import CheckedRow, cell_text, check_row
 from backend.members.roster.groups import GroupIndex
 from backend.members.roster.reading import RosterRow
+from backend.staff.permissions import Permission
 
 if TYPE_CHECKING:
     from backend.staff.models import Staff
@@ -59,7 +60,7 @@ def import_rows(
     `staff` is None only for the trusted operator at the shell; otherwise scope is enforced row by row
     and the audit log names who imported.
     """
-    if staff is not None and not staff.can("import_roster"):
+    if staff is not None and not staff.can(Permission.import_roster):
         raise PermissionDenied("您没有导入会员名册的权限")
     checked = [check_row(row) for row in rows]
     report = ImportReport(total=len(checked), dry_run=dry_run)
