@@ -32,6 +32,7 @@ from backend.db import to_local
 from backend.extensions import db
 from backend.members.auth import revoke_all_tokens
 from backend.members.models import ApiToken, JoinRequest, Member, MemberStatus, WechatAccount
+from backend.members.operations import set_phone
 from backend.members.queries import group_display_path
 from backend.notifications.models import Notification, SubscriptionCredit, SubscriptionGrant
 from backend.uploads.models import Upload
@@ -204,8 +205,6 @@ def delete_account(account: WechatAccount, *, reason: str = "member_request") ->
 
 
 def _anonymise(member: Member) -> None:
-    from backend.members.operations import set_phone
-
     member.name = ANONYMISED_NAME
     member.employee_no = f"DELETED-{member.id}"
     set_phone(member, None)
