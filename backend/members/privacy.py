@@ -204,6 +204,16 @@ def delete_account(account: WechatAccount, *, reason: str = "member_request") ->
         db.session.expire(member)
 
 
+def delete_cancelled_account(openid: str) -> bool:
+    """WeChat says the user cancelled or revoked the mini-program's authorisation: the same deletion as
+    ``DELETE /me`` (reason ``wechat_cancellation``). False when the openid is not one of ours."""
+    account = account_by_openid(openid) if openid else None
+    if account is None:
+        return False
+    delete_account(account, reason="wechat_cancellation")
+    return True
+
+
 def _anonymise(member: Member) -> None:
     member.name = ANONYMISED_NAME
     member.employee_no = f"DELETED-{member.id}"
