@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase, Session, registry
 from sqlalchemy.types import TypeDecorator
 
@@ -68,6 +69,11 @@ class Base(DeclarativeBase):
     )
 
 
+# The session every module uses. It lives here, beside the base it is built on, so that unit_of_work needs
+# nothing from backend.extensions (which re-exports it with the other unbound extension objects).
+db = SQLAlchemy(model_class=Base)
+
+
 def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
     """Migrations name plain column types, so they never import application code."""
     if type_ == "type" and isinstance(obj, TypeDecorator):
@@ -89,8 +95,6 @@ def _run_after_commit(session: Session) -> None:
 @contextmanager
 def unit_of_work() -> Iterator[Session]:
     """One request, one commit: commit on success, roll back everything on any error."""
-    from backend.extensions import db
-
     session = db.session
     try:
         yield session

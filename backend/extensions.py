@@ -1,4 +1,4 @@
-"""Extension objects, unbound; `create_app` binds them."""
+"""Extension objects, unbound; `create_app` binds them. `db` is made in backend/db.py and re-exported here."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_smorest import Api
-from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
-from backend.db import Base, render_item
+from backend.db import db, render_item
+
+__all__ = ["api", "celery", "csrf", "db", "limiter", "login_manager", "migrate"]
 
 
 class ErrorSchema(ma.Schema):
@@ -29,7 +30,6 @@ class UnionApi(Api):
     ERROR_SCHEMA = ErrorSchema
 
 
-db = SQLAlchemy(model_class=Base)
 migrate = Migrate(compare_type=True, render_as_batch=True, render_item=render_item)
 api = UnionApi()
 login_manager = LoginManager()

@@ -6,13 +6,18 @@ it (the embedded default) tasks run eagerly in the web process, after the commit
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from celery import Celery, Task
 from celery.schedules import crontab
 from flask import Flask, has_app_context
 
+from backend.announcements.operations import publish_due
+from backend.db import unit_of_work
 from backend.extensions import celery as _celery
+from backend.maintenance import purge_expired as purge
+from backend.notifications.delivery import drain, set_drain_enqueuer, sweep
 
 
 def configure_celery(celery: Celery, app: Flask) -> None:
@@ -62,18 +67,21 @@ def configure_celery(celery: Celery, app: Flask) -> None:
 @_celery.task(name="notifications.drain")
 def drain_notifications() -> dict[str, int]:
     """Deliver due notifications until none are left; many of these run side by side safely."""
-    from dataclasses import asdict
-
-    from backend.notifications.delivery import drain
-
     return asdict(drain())
+
+
+def _enqueue_drain(**options: Any) -> None:
+    # The task is touched only when called: evaluating it at import would build it before configure_celery
+    # has installed the app-context base class.
+    drain_notifications.apply_async(**options)
+
+
+set_drain_enqueuer(_enqueue_drain)
 
 
 @_celery.task(name="notifications.sweep")
 def sweep_notifications() -> dict[str, int]:
     """Every NOTIFICATIONS_SWEEP_SECONDS (celery beat): recover lost sends, enqueue what is due."""
-    from backend.notifications.delivery import sweep
-
     return sweep()
 
 
@@ -83,9 +91,6 @@ def sweep_notifications() -> dict[str, int]:
 @_celery.task(name="announcements.publish_due")
 def publish_due_announcements() -> int:
     """Every minute (celery beat): publish scheduled announcements whose time has come, one batch."""
-    from backend.announcements.operations import publish_due
-    from backend.db import unit_of_work
-
     with unit_of_work():
         return len(publish_due())
 
@@ -96,6 +101,4 @@ def publish_due_announcements() -> int:
 @_celery.task(name="maintenance.purge_expired")
 def purge_expired() -> dict[str, int]:
     """Every day at 03:30 (celery beat): delete what is kept only for a while."""
-    from backend.maintenance import purge_expired as purge
-
     return purge()

@@ -17,8 +17,7 @@ from flask.testing import FlaskClient
 from backend import create_app
 from backend.config import DEMO_TEMPLATES
 from backend.extensions import db, limiter
-from backend.wechat.emulator import EmulatorServer
-from backend.wechat.emulator_control import EmulatorControl
+from backend.wechat.emulator import EmulatorControl, EmulatorServer
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import unicodedata
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -26,20 +25,13 @@ from backend.members.models import (
     Member,
     MemberStatus,
     WechatAccount,
+    normalize_employee_no,
+    normalize_name,
 )
+from backend.members.operations import set_phone
 from backend.wechat.gateway import WechatError, WechatUnavailable, gateway
 
 log = logging.getLogger(__name__)
-
-
-def normalize_name(name: str) -> str:
-    """Full-width letters, stray spaces and the middle dot variants should not make a mismatch."""
-    text = unicodedata.normalize("NFKC", name)
-    return "".join(text.split()).replace("•", "·").replace("・", "·")
-
-
-def normalize_employee_no(employee_no: str) -> str:
-    return unicodedata.normalize("NFKC", employee_no).strip().upper()
 
 
 def account_status(account: WechatAccount) -> str:
@@ -106,8 +98,6 @@ def bind(
             account.member = member
             account.bound_at = utcnow()
             if phone and not member.phone:
-                from backend.members.operations import set_phone
-
                 set_phone(member, phone)
             for request in account.join_requests:
                 if request.status == JoinRequestStatus.pending:

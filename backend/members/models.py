@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import unicodedata
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -11,6 +12,18 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from backend.crypto import EncryptedString, mask_phone
 from backend.db import utcnow
 from backend.extensions import db
+
+
+# How a typed name and employee number are compared and stored: the roster, the roster import and the
+# WeChat binding all match people by these, so they live beside the columns they fill.
+def normalize_name(name: str) -> str:
+    """Full-width letters, stray spaces and the middle dot variants should not make a mismatch."""
+    text = unicodedata.normalize("NFKC", name)
+    return "".join(text.split()).replace("•", "·").replace("・", "·")
+
+
+def normalize_employee_no(employee_no: str) -> str:
+    return unicodedata.normalize("NFKC", employee_no).strip().upper()
 
 
 def str_enum(enum_cls: type[enum.StrEnum], name: str) -> sa.Enum:

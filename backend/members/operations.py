@@ -21,7 +21,6 @@ from backend.errors import (
 )
 from backend.extensions import db
 from backend.members.auth import revoke_all_tokens
-from backend.members.binding import normalize_employee_no, normalize_name
 from backend.members.models import (
     Group,
     GroupChange,
@@ -29,6 +28,8 @@ from backend.members.models import (
     JoinRequestStatus,
     Member,
     MemberStatus,
+    normalize_employee_no,
+    normalize_name,
 )
 from backend.staff.permissions import Permission
 

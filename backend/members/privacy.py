@@ -32,6 +32,7 @@ from backend.db import to_local
 from backend.extensions import db
 from backend.members.auth import revoke_all_tokens
 from backend.members.models import ApiToken, JoinRequest, Member, MemberStatus, WechatAccount
+from backend.members.operations import set_phone
 from backend.members.queries import group_display_path
 from backend.notifications.models import Notification, SubscriptionCredit, SubscriptionGrant
 from backend.uploads.models import Upload
@@ -206,9 +207,17 @@ def delete_account(account: WechatAccount, *, reason: str = "member_request") ->
         db.session.expire(member)
 
 
-def _anonymise(member: Member) -> None:
-    from backend.members.operations import set_phone
+def delete_cancelled_account(openid: str) -> bool:
+    """WeChat says the user cancelled or revoked the mini-program's authorisation: the same deletion as
+    ``DELETE /me`` (reason ``wechat_cancellation``). False when the openid is not one of ours."""
+    account = account_by_openid(openid) if openid else None
+    if account is None:
+        return False
+    delete_account(account, reason="wechat_cancellation")
+    return True
 
+
+def _anonymise(member: Member) -> None:
     member.name = ANONYMISED_NAME
     member.employee_no = f"DELETED-{member.id}"
     set_phone(member, None)

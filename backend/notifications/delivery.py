@@ -40,7 +40,7 @@ from __future__ import annotations
 import logging
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -73,6 +73,9 @@ OUTCOME_UNKNOWN = "outcome_unknown"
 _N = Notification.__table__
 _C = SubscriptionCredit.__table__
 _DISPATCH_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+# How to queue one drain task, handed over by backend/jobs.py (which defines the task and imports this
+# module, so this module must not import it back). Takes Celery's ``apply_async`` options as keywords.
+_enqueue_drain: Callable[..., object] | None = None
 
 
 @dataclass
@@ -86,6 +89,12 @@ class _Outcome:
 
 
 # --- entry points (Celery tasks call these) -------------------------------------------------------
+
+
+def set_drain_enqueuer(enqueue: Callable[..., object]) -> None:
+    """Called by backend/jobs.py once its drain task exists: ``enqueue(**apply_async_options)``."""
+    global _enqueue_drain
+    _enqueue_drain = enqueue
 
 
 def drain(*, max_batches: int | None = None) -> DrainStats:
@@ -115,22 +124,21 @@ def sweep() -> dict[str, int]:
 def enqueue_drains(expected: int) -> None:
     """After a commit that wrote ``expected`` pending rows: enough drain tasks to share them.
 
-    Never raises: a broker that is down must not fail the request that already committed. The rows
-    stay ``pending`` and the sweeper enqueues them once the broker is back.
+    A broker that is down never makes it raise: that must not fail the request that already committed.
+    The rows stay ``pending`` and the sweeper enqueues them once the broker is back.
     """
-    from backend.jobs import drain_notifications
-
+    enqueue = _enqueue_drain
+    if enqueue is None:  # a wiring mistake, not a broker outage: say so loudly
+        raise RuntimeError("no drain task registered: backend.jobs was never imported")
     config = current_app.config
     celery = current_app.extensions["celery"]
     try:
         if celery.conf.task_always_eager:
-            drain_notifications.apply_async()
+            enqueue()
             return
         wanted = math.ceil(max(expected, 1) / max(1, int(config["NOTIFICATIONS_BATCH"])))
         for _ in range(max(1, min(wanted, int(config["NOTIFICATIONS_DRAIN_TASKS"])))):
-            drain_notifications.apply_async(
-                queue=config.get("CELERY_QUEUE") or "celery", retry=True, retry_policy=_DISPATCH_RETRY
-            )
+            enqueue(queue=config.get("CELERY_QUEUE") or "celery", retry=True, retry_policy=_DISPATCH_RETRY)
     except Exception:  # the broker's errors are many and driver-specific; none may escape
         log.warning("could not enqueue notification delivery; the sweeper will retry", exc_info=True)
         if celery.conf.task_always_eager:

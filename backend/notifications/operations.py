@@ -23,6 +23,7 @@ from backend.db import after_commit, utcnow
 from backend.errors import NotFound, ValidationFailed
 from backend.extensions import db
 from backend.members.models import Member, WechatAccount
+from backend.notifications.delivery import enqueue_drains
 from backend.notifications.models import (
     DeliveryState,
     GrantSource,
@@ -222,8 +223,6 @@ class _Dispatch:
         self.expected = 0
 
     def __call__(self) -> None:
-        from backend.notifications.delivery import enqueue_drains
-
         enqueue_drains(self.expected)
 
 

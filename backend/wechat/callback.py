@@ -9,7 +9,8 @@
   ``subscribe_msg_change_event`` (``reject``: the member turned the template off, credits 0),
   ``subscribe_msg_sent_event`` (logged), ``user_authorization_cancellation`` /
   ``user_authorization_revoke`` (the same account deletion as ``DELETE /me``). ``List`` may be an
-  object or an array. The answer is ``success``.
+  object or an array. The answer is ``success``. This module only decodes and dispatches: the rules
+  are backend/notifications/subscribe_events.py's and backend/members/privacy.py's.
 - A push WeChat re-sends (it got no quick answer; same FromUserName, CreateTime, Event and content) is
   answered ``success`` and not applied again: a digest of each push applied is kept in the database
   (``handled_pushes``), so this holds across any number of web processes.
@@ -28,10 +29,9 @@ from flask import Blueprint, Response, current_app, request
 
 from backend.db import unit_of_work
 from backend.errors import DomainError, NotFound
-from backend.members.privacy import account_by_openid, delete_account
-from backend.notifications.models import GrantSource
-from backend.notifications.operations import kind_of_template, set_credit
-from backend.notifications.subscriptions import first_delivery, record_accepts
+from backend.members.privacy import delete_cancelled_account
+from backend.notifications.subscribe_events import apply_subscription_changes, record_popup_accepts
+from backend.notifications.subscriptions import first_delivery
 from backend.wechat.gateway import WechatSignatureError, decrypt_message, verify_signature
 
 log = logging.getLogger(__name__)
@@ -128,16 +128,29 @@ def _items(value: Any) -> list[dict[str, Any]]:
     return []
 
 
+def _results(message: dict[str, Any]) -> list[tuple[str, str]]:
+    """The push's ``List`` as (template id, ``SubscribeStatusString``) pairs, in order."""
+    return [
+        (str(item.get("TemplateId") or ""), str(item.get("SubscribeStatusString") or ""))
+        for item in _items(message.get("List"))
+    ]
+
+
+# What each subscribe event means for the account's credits is decided in backend/notifications.
+SUBSCRIBE_EVENTS = {
+    "subscribe_msg_popup_event": record_popup_accepts,
+    "subscribe_msg_change_event": apply_subscription_changes,
+}
+
+
 def handle_event(message: dict[str, Any]) -> None:
-    """Applies one decoded push, in the caller's transaction. Unknown events are logged and ignored."""
+    """Hands one decoded push to the domain it concerns, in the caller's transaction. Unknown events
+    are logged and ignored."""
     event = str(message.get("Event") or "")
     openid = str(message.get("FromUserName") or "")
     if event in CANCELLATION_EVENTS:
-        openid = str(message.get("OpenID") or openid)
-        account = account_by_openid(openid) if openid else None
-        if account is not None:
-            delete_account(account, reason="wechat_cancellation")
-        log.info("wechat %s: account %s", event, "deleted" if account else "unknown, nothing to delete")
+        deleted = delete_cancelled_account(str(message.get("OpenID") or openid))
+        log.info("wechat %s: account %s", event, "deleted" if deleted else "unknown, nothing to delete")
         return
     if event == "subscribe_msg_sent_event":
         for item in _items(message.get("List")):
@@ -149,22 +162,9 @@ def handle_event(message: dict[str, Any]) -> None:
                 item.get("ErrorStatus"),
             )
         return
-    if event not in ("subscribe_msg_popup_event", "subscribe_msg_change_event"):
+    apply = SUBSCRIBE_EVENTS.get(event)
+    if apply is None:
         log.info("wechat push ignored: MsgType %s Event %s", message.get("MsgType"), event or "-")
         return
-    account = account_by_openid(openid) if openid else None
-    if account is None:
+    if not apply(openid, _results(message)):
         log.info("wechat %s for an openid we do not know; ignored", event)
-        return
-    known = kind_of_template()
-    accepted: list[str] = []
-    for item in _items(message.get("List")):
-        template_id, status = str(item.get("TemplateId") or ""), item.get("SubscribeStatusString")
-        if template_id not in known:
-            continue
-        if event == "subscribe_msg_popup_event" and status == "accept":
-            accepted.append(template_id)
-        elif event == "subscribe_msg_change_event" and status == "reject":
-            set_credit(account, template_id, 0)
-    if accepted:
-        record_accepts(account, accepted, source=GrantSource.push)

@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from backend.wechat.emulator import EmulatorServer
-from backend.wechat.emulator_control import EmulatorControl
+from backend.wechat.emulator import EmulatorControl, EmulatorServer
 from backend.wechat.gateway import WechatGateway
 from backend.wechat.token_store import RedisTokenStore
 

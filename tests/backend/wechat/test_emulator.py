@@ -7,8 +7,7 @@ from typing import Any
 import pytest
 import requests
 
-from backend.wechat.emulator import EmulatorServer, create_emulator_app
-from backend.wechat.emulator_control import EmulatorControl
+from backend.wechat.emulator import EmulatorControl, EmulatorServer, create_emulator_app
 from tests.backend.wechat.conftest import APPID, NOTICE_TEMPLATE, SECRET
 
 

@@ -10,8 +10,7 @@ from flask import Flask
 from PIL import Image
 from wechatpy.client.api.base import BaseWeChatAPI
 
-from backend.wechat.emulator import EmulatorServer
-from backend.wechat.emulator_control import EmulatorControl
+from backend.wechat.emulator import EmulatorControl, EmulatorServer
 from backend.wechat.gateway import WechatError, WechatGateway, WechatUnavailable, WxSession, gateway
 from tests.backend.wechat.conftest import APPID, NOTICE_TEMPLATE, SECRET, GatewayFactory
 

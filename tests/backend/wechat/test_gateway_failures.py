@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from backend.wechat.emulator_control import EmulatorControl
+from backend.wechat.emulator import EmulatorControl
 from backend.wechat.gateway import WechatError, WechatGateway, WechatUnavailable
 from tests.backend.wechat.conftest import NOTICE_TEMPLATE, GatewayFactory
 

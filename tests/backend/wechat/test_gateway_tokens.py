@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from backend.wechat.emulator_control import EmulatorControl
+from backend.wechat.emulator import EmulatorControl
 from backend.wechat.gateway import WechatError, WechatGateway
 from backend.wechat.token_store import RedisTokenStore
 from tests.backend.wechat.conftest import NOTICE_TEMPLATE, GatewayFactory

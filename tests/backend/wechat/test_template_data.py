@@ -9,9 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backend.wechat.emulator import EmulatorServer
-from backend.wechat.emulator_control import EmulatorControl
-from backend.wechat.emulator_rules import value_is_valid
+from backend.wechat.emulator import EmulatorControl, EmulatorServer
+from backend.wechat.emulator.rules import value_is_valid
 from backend.wechat.gateway import WechatError, WechatGateway, fit_template_data
 from backend.wechat.template_data import field_type
 from tests.backend.wechat.conftest import (

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import current_app
 
-from backend.wechat.emulator_rules import FIELD_TYPES, type_of_key
+from backend.wechat.emulator.rules import FIELD_TYPES, type_of_key
 
 DEFAULT_RISKY_WORDS = ("赌博", "违禁", "毒品")
 DEFAULT_REVIEW_WORDS = ("投诉",)

@@ -14,7 +14,7 @@ from typing import Any
 import requests
 from flask import Blueprint, Response, jsonify, request
 
-from backend.wechat.emulator_state import Code, Fault, current_state, normalise_fields
+from backend.wechat.emulator.state import Code, Fault, current_state, normalise_fields
 
 control = Blueprint("wechat_emulator_control", __name__, url_prefix="/_emulator")
 
