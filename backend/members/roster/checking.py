@@ -7,8 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from backend.members.binding import normalize_employee_no, normalize_name
-from backend.members.models import Group
+from backend.members.models import Group, normalize_employee_no, normalize_name
 from backend.members.roster.reading import Cell, RosterRow
 
 _DATE_PATTERNS = (
