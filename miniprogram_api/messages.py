@@ -6,14 +6,13 @@ from datetime import datetime
 from typing import Any
 
 import marshmallow as ma
-import sqlalchemy as sa
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from backend.db import to_local, unit_of_work
 from backend.errors import NotFound
-from backend.notifications.models import Notification
 from backend.notifications.operations import mark_all_read, mark_read, own_notification
+from backend.notifications.queries import inbox
 from miniprogram_api.common import BEARER, PageQuery, current_account, login_required, page_schema, paginate
 
 blp = Blueprint("messages", __name__, url_prefix="/api/v1", description="消息中心")
@@ -53,14 +52,7 @@ class Messages(MethodView):
     @blp.alt_response(422, description="validation_error")
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """我的消息，最新的在前（未认证会员时为空）"""
-        member = current_account().member
-        member_id = member.id if member is not None else -1
-        select = (
-            sa.select(Notification)
-            .where(Notification.member_id == member_id)
-            .order_by(Notification.created_at.desc(), Notification.id.desc())
-        )
-        return paginate(select, query)
+        return paginate(inbox(current_account().member), query)
 
 
 @blp.route("/me/messages/<int:message_id>/read")

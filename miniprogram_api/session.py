@@ -16,7 +16,7 @@ from backend.members import auth
 from backend.members.binding import account_status, bind
 from backend.members.models import WechatAccount
 from backend.members.queries import group_display_path
-from backend.notifications.operations import credits_for, unread_count
+from backend.notifications.queries import credits_for, unread_count
 from miniprogram_api.common import (
     BEARER,
     DbId,
