@@ -22,14 +22,7 @@ from backend.announcements.reading import record_read
 from backend.db import to_local, unit_of_work
 from backend.members.models import MemberStatus
 from backend.uploads.models import ACCEPTED_TYPES, Upload
-from miniprogram_api.common import (
-    BEARER,
-    PageQuery,
-    current_account,
-    login_required,
-    page_schema,
-    paginate,
-)
+from miniprogram_api.common import PageQuery, current_account, member_endpoint, page_schema, paginate
 
 blp = Blueprint("announcements", __name__, url_prefix="/api/v1", description="公告通知")
 
@@ -97,13 +90,10 @@ def attachment_payload(upload: Upload) -> dict[str, Any]:
 
 
 @blp.route("/announcements")
+@member_endpoint(blp)
 class Announcements(MethodView):
-    decorators = [login_required]
-
-    @blp.doc(security=BEARER)
     @blp.arguments(AnnouncementQuery, location="query")
     @blp.response(200, AnnouncementPageSchema)
-    @blp.alt_response(401, description="unauthorized")
     @blp.alt_response(422, description="validation_error：分类或分页参数有误")
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """公告列表：置顶在前，其余按发布时间从新到旧"""
@@ -113,12 +103,9 @@ class Announcements(MethodView):
 
 
 @blp.route("/announcements/<int:announcement_id>")
+@member_endpoint(blp)
 class AnnouncementDetail(MethodView):
-    decorators = [login_required]
-
-    @blp.doc(security=BEARER)
     @blp.response(200, AnnouncementSchema)
-    @blp.alt_response(401, description="unauthorized")
     @blp.alt_response(404, description="not_found：不存在，或不面向本人")
     @blp.alt_response(410, description="announcement_withdrawn：公告已撤回（消息中心的旧链接）")
     def get(self, announcement_id: int) -> dict[str, Any]:

@@ -17,14 +17,7 @@ from backend.members.binding import account_status, bind
 from backend.members.models import WechatAccount
 from backend.members.queries import group_display_path
 from backend.notifications.queries import credits_for, unread_count
-from miniprogram_api.common import (
-    BEARER,
-    DbId,
-    bearer_token,
-    current_account,
-    login_required,
-    rate_limit_key,
-)
+from miniprogram_api.common import DbId, bearer_token, current_account, member_endpoint, rate_limit_key
 from miniprogram_api.schemas import MeSchema
 
 blp = Blueprint("session", __name__, url_prefix="/api/v1", description="登录与会员身份")
@@ -111,12 +104,9 @@ class Login(MethodView):
 
 
 @blp.route("/auth/logout")
+@member_endpoint(blp)
 class Logout(MethodView):
-    decorators = [login_required]
-
-    @blp.doc(security=BEARER)
     @blp.response(204)
-    @blp.alt_response(401, description="unauthorized")
     def post(self) -> None:
         """退出登录：当前令牌立即失效"""
         with unit_of_work():
@@ -124,28 +114,21 @@ class Logout(MethodView):
 
 
 @blp.route("/me")
+@member_endpoint(blp)
 class Me(MethodView):
-    decorators = [login_required]
-
-    @blp.doc(security=BEARER)
     @blp.response(200, MeSchema)
-    @blp.alt_response(401, description="unauthorized")
     def get(self) -> dict[str, Any]:
         """当前用户：会员身份、所属组织、未读消息"""
         return me_payload(current_account())
 
 
 @blp.route("/me/binding")
+@member_endpoint(blp)
 class Binding(MethodView):
-    decorators = [
-        limiter.limit(lambda: current_app.config["BINDING_RATE_LIMIT"], key_func=rate_limit_key),
-        login_required,
-    ]
+    decorators = [limiter.limit(lambda: current_app.config["BINDING_RATE_LIMIT"], key_func=rate_limit_key)]
 
-    @blp.doc(security=BEARER)
     @blp.arguments(BindingSchema)
     @blp.response(200, MeSchema)
-    @blp.alt_response(401, description="unauthorized")
     @blp.alt_response(409, description="employee_already_bound / binding_mismatch / already_bound")
     @blp.alt_response(429, description="rate_limited")
     @blp.alt_response(503, description="wechat_unavailable")

@@ -25,13 +25,7 @@ from backend.members.models import Member
 from backend.uploads.models import ACCEPTED_TYPES, Upload
 from backend.uploads.operations import store_upload
 from backend.uploads.storage import send_upload, staged_upload
-from miniprogram_api.common import (
-    BEARER,
-    current_account,
-    current_member,
-    login_required,
-    member_rate_limit_key,
-)
+from miniprogram_api.common import current_account, current_member, member_endpoint, member_rate_limit_key
 from miniprogram_api.idempotency import IDEMPOTENCY_DOC, idempotent
 
 blp = Blueprint("uploads", __name__, url_prefix="/api/v1", description="上传文件")
@@ -69,18 +63,18 @@ def upload_payload(upload: Upload) -> dict[str, Any]:
 
 
 @blp.route("/uploads")
+@member_endpoint(blp)
 class Uploads(MethodView):
     # Innermost first: a replayed answer is not counted by the limiter; a refusal (429) frees the key.
+    # member_endpoint adds login_required last, outermost: the caller is known before either runs.
     decorators = [
         limiter.limit(upload_rate_limit, key_func=member_rate_limit_key, methods=["POST"]),
         idempotent,
-        login_required,
     ]
 
-    @blp.doc(security=BEARER, **IDEMPOTENCY_DOC)
+    @blp.doc(**IDEMPOTENCY_DOC)
     @blp.arguments(UploadFormSchema, location="files")
     @blp.response(201, UploadSchema)
-    @blp.alt_response(401, description="unauthorized")
     @blp.alt_response(403, description="member_not_active：请先完成会员认证")
     @blp.alt_response(
         409,
@@ -115,12 +109,10 @@ def readable_upload(upload_id: int, member: Member | None) -> Upload:
 
 
 @blp.route("/uploads/<int:upload_id>")
+@member_endpoint(blp)
 class UploadFile(MethodView):
-    decorators = [login_required]
-
-    @blp.doc(security=BEARER, responses={"200": {"description": FILE_DESCRIPTION, "content": FILE_CONTENT}})
+    @blp.doc(responses={"200": {"description": FILE_DESCRIPTION, "content": FILE_CONTENT}})
     @blp.response(200, description=FILE_DESCRIPTION)
-    @blp.alt_response(401, description="unauthorized")
     @blp.alt_response(404, description="not_found：不存在、不是本人的，或所属公告已撤回")
     def get(self, upload_id: int) -> Response:
         """下载文件：本人上传的，或本人可阅读的已发布公告的附件"""
