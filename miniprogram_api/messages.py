@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from backend.db import to_local, unit_of_work
+from backend.db import unit_of_work
 from backend.errors import NotFound
 from backend.notifications.operations import mark_all_read, mark_read, own_notification
 from backend.notifications.queries import inbox
 from miniprogram_api.common import PageQuery, current_account, member_endpoint, page_schema, paginate
+from miniprogram_api.schemas import LocalDateTime
 
 blp = Blueprint("messages", __name__, url_prefix="/api/v1", description="消息中心")
-
-
-class LocalDateTime(ma.fields.DateTime):
-    """Stored UTC, shown as the union sees it: ISO 8601 with +08:00."""
-
-    def _serialize(self, value: datetime | None, attr: Any, obj: Any, **kwargs: Any) -> str | None:
-        return super()._serialize(to_local(value), attr, obj, **kwargs)
 
 
 class MessageSchema(ma.Schema):

@@ -53,15 +53,6 @@ class UploadSchema(ma.Schema):
     size = ma.fields.Integer(metadata={"description": "字节数"})
 
 
-def upload_payload(upload: Upload) -> dict[str, Any]:
-    return {
-        "id": upload.id,
-        "filename": upload.filename,
-        "content_type": upload.content_type,
-        "size": upload.size,
-    }
-
-
 @blp.route("/uploads")
 @member_endpoint(blp)
 class Uploads(MethodView):
@@ -89,13 +80,13 @@ class Uploads(MethodView):
         description="rate_limited：上传次数太多（按会员计）；"
         "upload_quota_exceeded：已上传但还没被表单使用的文件合计超过上限，先提交表单或等一天后再传",
     )
-    def post(self, files: dict[str, Any]) -> dict[str, Any]:
+    def post(self, files: dict[str, Any]) -> Upload:
         """上传一个文件（multipart/form-data，字段名 file），之后在表单里用返回的 id 作附件"""
         member = current_member()
         storage = files["file"]
         with staged_upload(storage.stream, storage.filename) as staged:
             # No unit_of_work: `idempotent` commits, together with the answer it keeps for retries.
-            return upload_payload(store_upload(staged, member=member))
+            return store_upload(staged, member=member)
 
 
 def readable_upload(upload_id: int, member: Member | None) -> Upload:
