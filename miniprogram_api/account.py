@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from backend.db import unit_of_work
 from backend.members.privacy import delete_account, export_personal_data
 from backend.notifications.operations import record_subscriptions
-from miniprogram_api.common import BEARER, current_account, login_required
+from miniprogram_api.common import current_account, member_endpoint
 
 blp = Blueprint("account", __name__, url_prefix="/api/v1", description="订阅消息与个人数据")
 
@@ -53,13 +53,10 @@ class ExportSchema(ma.Schema):
 
 
 @blp.route("/me/subscriptions")
+@member_endpoint(blp)
 class Subscriptions(MethodView):
-    decorators = [login_required]
-
-    @blp.doc(security=BEARER)
     @blp.arguments(SubscriptionsSchema)
     @blp.response(200, CreditsSchema)
-    @blp.alt_response(401, description="unauthorized")
     @blp.alt_response(422, description="validation_error：未知的模板 id 或结果")
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """上报订阅结果：每个 accept 记一次可推送次数"""
@@ -69,12 +66,9 @@ class Subscriptions(MethodView):
 
 
 @blp.route("/me/export")
+@member_endpoint(blp)
 class Export(MethodView):
-    decorators = [login_required]
-
-    @blp.doc(security=BEARER)
     @blp.response(200, ExportSchema)
-    @blp.alt_response(401, description="unauthorized")
     def get(self) -> dict[str, Any]:
         """导出我的全部个人数据（JSON）"""
         with unit_of_work():
@@ -83,12 +77,9 @@ class Export(MethodView):
 
 
 @blp.route("/me")
+@member_endpoint(blp)
 class DeleteMe(MethodView):
-    decorators = [login_required]
-
-    @blp.doc(security=BEARER)
     @blp.response(204)
-    @blp.alt_response(401, description="unauthorized")
     def delete(self) -> None:
         """注销账号：解除微信绑定、撤销登录、删除个人数据（工会名册按规定保留）"""
         with unit_of_work():

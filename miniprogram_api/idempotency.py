@@ -1,9 +1,13 @@
 """The `Idempotency-Key` header (API.md, Conventions) for any write that creates something.
 
-Put `idempotent` in a MethodView's `decorators` *before* `login_required` (so it runs after it, with
-the caller known) and document the header with `@blp.doc(**IDEMPOTENCY_DOC)`:
+Put `idempotent` in the `decorators` of a MethodView under `member_endpoint` (which adds `login_required`
+after them, so it runs first and `idempotent` runs with the caller known) and document the header with
+`@blp.doc(**IDEMPOTENCY_DOC)`:
 
-    decorators = [idempotent, limiter.limit(...), login_required]
+    @blp.route("/things")
+    @member_endpoint(blp)
+    class Things(MethodView):
+        decorators = [idempotent, limiter.limit(...)]
 
 The decorator owns the request's transaction, with or without the header: the view calls its
 operations (which flush) and returns, WITHOUT `unit_of_work()`; the decorator commits once, after the

@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import marshmallow as ma
-import sqlalchemy as sa
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from backend.db import to_local, unit_of_work
+from backend.db import unit_of_work
 from backend.errors import NotFound
-from backend.notifications.models import Notification
 from backend.notifications.operations import mark_all_read, mark_read, own_notification
-from miniprogram_api.common import BEARER, PageQuery, current_account, login_required, page_schema, paginate
+from backend.notifications.queries import inbox
+from miniprogram_api.common import PageQuery, current_account, member_endpoint, page_schema, paginate
+from miniprogram_api.schemas import LocalDateTime
 
 blp = Blueprint("messages", __name__, url_prefix="/api/v1", description="消息中心")
-
-
-class LocalDateTime(ma.fields.DateTime):
-    """Stored UTC, shown as the union sees it: ISO 8601 with +08:00."""
-
-    def _serialize(self, value: datetime | None, attr: Any, obj: Any, **kwargs: Any) -> str | None:
-        return super()._serialize(to_local(value), attr, obj, **kwargs)
 
 
 class MessageSchema(ma.Schema):
@@ -43,33 +35,20 @@ MessagePageSchema = page_schema(MessageSchema, "MessagePage")
 
 
 @blp.route("/me/messages")
+@member_endpoint(blp)
 class Messages(MethodView):
-    decorators = [login_required]
-
-    @blp.doc(security=BEARER)
     @blp.arguments(PageQuery, location="query")
     @blp.response(200, MessagePageSchema)
-    @blp.alt_response(401, description="unauthorized")
     @blp.alt_response(422, description="validation_error")
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """我的消息，最新的在前（未认证会员时为空）"""
-        member = current_account().member
-        member_id = member.id if member is not None else -1
-        select = (
-            sa.select(Notification)
-            .where(Notification.member_id == member_id)
-            .order_by(Notification.created_at.desc(), Notification.id.desc())
-        )
-        return paginate(select, query)
+        return paginate(inbox(current_account().member), query)
 
 
 @blp.route("/me/messages/<int:message_id>/read")
+@member_endpoint(blp)
 class ReadMessage(MethodView):
-    decorators = [login_required]
-
-    @blp.doc(security=BEARER)
     @blp.response(204)
-    @blp.alt_response(401, description="unauthorized")
     @blp.alt_response(404, description="not_found：消息不存在或不属于当前用户")
     def post(self, message_id: int) -> None:
         """标记一条消息为已读"""
@@ -82,12 +61,9 @@ class ReadMessage(MethodView):
 
 
 @blp.route("/me/messages/read-all")
+@member_endpoint(blp)
 class ReadAllMessages(MethodView):
-    decorators = [login_required]
-
-    @blp.doc(security=BEARER)
     @blp.response(204)
-    @blp.alt_response(401, description="unauthorized")
     def post(self) -> None:
         """全部标记为已读"""
         member = current_account().member

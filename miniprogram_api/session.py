@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import marshmallow as ma
@@ -10,22 +11,14 @@ from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from backend.db import to_local, unit_of_work
+from backend.db import unit_of_work
 from backend.extensions import limiter
 from backend.members import auth
 from backend.members.binding import account_status, bind
-from backend.members.models import WechatAccount
-from backend.members.queries import group_display_path
-from backend.notifications.operations import credits_for, unread_count
-from miniprogram_api.common import (
-    BEARER,
-    DbId,
-    bearer_token,
-    current_account,
-    login_required,
-    rate_limit_key,
-)
-from miniprogram_api.schemas import MeSchema
+from backend.members.models import Member, WechatAccount
+from backend.notifications.queries import credits_for, unread_count
+from miniprogram_api.common import DbId, bearer_token, current_account, member_endpoint, rate_limit_key
+from miniprogram_api.schemas import LocalDateTime, MeSchema
 
 blp = Blueprint("session", __name__, url_prefix="/api/v1", description="登录与会员身份")
 
@@ -40,7 +33,7 @@ class LoginSchema(ma.Schema):
 
 class LoginResultSchema(ma.Schema):
     token = ma.fields.String()
-    expires_at = ma.fields.DateTime()
+    expires_at = LocalDateTime()
     member = ma.fields.Nested(MeSchema)
 
 
@@ -60,31 +53,44 @@ class BindingSchema(ma.Schema):
     )
 
 
-def me_payload(account: WechatAccount) -> dict[str, Any]:
-    member = account.member
-    latest = account.join_requests[0] if account.join_requests else None
-    payload: dict[str, Any] = {
-        "id": account.id,
-        "status": account_status(account),
-        "name": member.name if member else None,
-        "employee_no": member.employee_no if member else None,
-        "phone_masked": member.phone_masked if member else None,
-        "group": None,
-        "unread_messages": unread_count(member) if member is not None else 0,
-        "credits": credits_for(account),
-        "join_request": (
-            {"status": latest.status.value, "comment": latest.decision_comment}
-            if latest and not member
-            else None
-        ),
-    }
-    if member is not None:
-        payload["group"] = {
-            "id": member.group.id,
-            "name": member.group.name,
-            "path": group_display_path(member.group),
-        }
-    return payload
+@dataclass(frozen=True)
+class MeAnswer:
+    """The caller as API.md's `Me` shows them, dumped by MeSchema: the account and its member record,
+    with what they cannot say about themselves read once, in the request's transaction."""
+
+    account: WechatAccount
+    status: str
+    unread_messages: int
+    credits: dict[str, int]
+    # A free-form object in the OpenAPI document (a nested schema would change the document).
+    join_request: dict[str, str | None] | None
+
+    @property
+    def member(self) -> Member | None:
+        return self.account.member
+
+    @classmethod
+    def of(cls, account: WechatAccount) -> MeAnswer:
+        member = account.member
+        latest = account.join_requests[0] if account.join_requests else None
+        return cls(
+            account=account,
+            status=account_status(account),
+            unread_messages=unread_count(member) if member is not None else 0,
+            credits=credits_for(account),
+            join_request=(
+                {"status": latest.status.value, "comment": latest.decision_comment}
+                if latest and not member
+                else None
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    token: str
+    expires_at: datetime
+    member: MeAnswer
 
 
 @blp.route("/auth/login")
@@ -97,26 +103,18 @@ class Login(MethodView):
     @blp.alt_response(403, description="wechat_risky_user")
     @blp.alt_response(429, description="rate_limited")
     @blp.alt_response(503, description="wechat_unavailable")
-    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+    def post(self, body: dict[str, Any]) -> LoginResult:
         """用 wx.login 的 code 登录，得到访问令牌"""
         ttl = timedelta(hours=current_app.config["API_TOKEN_TTL_HOURS"])
         with unit_of_work():
             issued = auth.login(body["code"], ttl=ttl)
-            result = {
-                "token": issued.token,
-                "expires_at": to_local(issued.expires_at),
-                "member": me_payload(issued.account),
-            }
-        return result
+            return LoginResult(issued.token, issued.expires_at, MeAnswer.of(issued.account))
 
 
 @blp.route("/auth/logout")
+@member_endpoint(blp)
 class Logout(MethodView):
-    decorators = [login_required]
-
-    @blp.doc(security=BEARER)
     @blp.response(204)
-    @blp.alt_response(401, description="unauthorized")
     def post(self) -> None:
         """退出登录：当前令牌立即失效"""
         with unit_of_work():
@@ -124,33 +122,25 @@ class Logout(MethodView):
 
 
 @blp.route("/me")
+@member_endpoint(blp)
 class Me(MethodView):
-    decorators = [login_required]
-
-    @blp.doc(security=BEARER)
     @blp.response(200, MeSchema)
-    @blp.alt_response(401, description="unauthorized")
-    def get(self) -> dict[str, Any]:
+    def get(self) -> MeAnswer:
         """当前用户：会员身份、所属组织、未读消息"""
-        return me_payload(current_account())
+        return MeAnswer.of(current_account())
 
 
 @blp.route("/me/binding")
+@member_endpoint(blp)
 class Binding(MethodView):
-    decorators = [
-        limiter.limit(lambda: current_app.config["BINDING_RATE_LIMIT"], key_func=rate_limit_key),
-        login_required,
-    ]
+    decorators = [limiter.limit(lambda: current_app.config["BINDING_RATE_LIMIT"], key_func=rate_limit_key)]
 
-    @blp.doc(security=BEARER)
     @blp.arguments(BindingSchema)
     @blp.response(200, MeSchema)
-    @blp.alt_response(401, description="unauthorized")
     @blp.alt_response(409, description="employee_already_bound / binding_mismatch / already_bound")
     @blp.alt_response(429, description="rate_limited")
     @blp.alt_response(503, description="wechat_unavailable")
-    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+    def post(self, body: dict[str, Any]) -> MeAnswer:
         """用姓名 + 工号（可加手机号）认证会员身份；名册中没有时提交入会申请"""
         with unit_of_work():
-            account = bind(current_account(), **body)
-            return me_payload(account)
+            return MeAnswer.of(bind(current_account(), **body))

@@ -25,13 +25,7 @@ from backend.members.models import Member
 from backend.uploads.models import ACCEPTED_TYPES, Upload
 from backend.uploads.operations import store_upload
 from backend.uploads.storage import send_upload, staged_upload
-from miniprogram_api.common import (
-    BEARER,
-    current_account,
-    current_member,
-    login_required,
-    member_rate_limit_key,
-)
+from miniprogram_api.common import current_account, current_member, member_endpoint, member_rate_limit_key
 from miniprogram_api.idempotency import IDEMPOTENCY_DOC, idempotent
 
 blp = Blueprint("uploads", __name__, url_prefix="/api/v1", description="上传文件")
@@ -59,28 +53,19 @@ class UploadSchema(ma.Schema):
     size = ma.fields.Integer(metadata={"description": "字节数"})
 
 
-def upload_payload(upload: Upload) -> dict[str, Any]:
-    return {
-        "id": upload.id,
-        "filename": upload.filename,
-        "content_type": upload.content_type,
-        "size": upload.size,
-    }
-
-
 @blp.route("/uploads")
+@member_endpoint(blp)
 class Uploads(MethodView):
     # Innermost first: a replayed answer is not counted by the limiter; a refusal (429) frees the key.
+    # member_endpoint adds login_required last, outermost: the caller is known before either runs.
     decorators = [
         limiter.limit(upload_rate_limit, key_func=member_rate_limit_key, methods=["POST"]),
         idempotent,
-        login_required,
     ]
 
-    @blp.doc(security=BEARER, **IDEMPOTENCY_DOC)
+    @blp.doc(**IDEMPOTENCY_DOC)
     @blp.arguments(UploadFormSchema, location="files")
     @blp.response(201, UploadSchema)
-    @blp.alt_response(401, description="unauthorized")
     @blp.alt_response(403, description="member_not_active：请先完成会员认证")
     @blp.alt_response(
         409,
@@ -95,13 +80,13 @@ class Uploads(MethodView):
         description="rate_limited：上传次数太多（按会员计）；"
         "upload_quota_exceeded：已上传但还没被表单使用的文件合计超过上限，先提交表单或等一天后再传",
     )
-    def post(self, files: dict[str, Any]) -> dict[str, Any]:
+    def post(self, files: dict[str, Any]) -> Upload:
         """上传一个文件（multipart/form-data，字段名 file），之后在表单里用返回的 id 作附件"""
         member = current_member()
         storage = files["file"]
         with staged_upload(storage.stream, storage.filename) as staged:
             # No unit_of_work: `idempotent` commits, together with the answer it keeps for retries.
-            return upload_payload(store_upload(staged, member=member))
+            return store_upload(staged, member=member)
 
 
 def readable_upload(upload_id: int, member: Member | None) -> Upload:
@@ -115,12 +100,10 @@ def readable_upload(upload_id: int, member: Member | None) -> Upload:
 
 
 @blp.route("/uploads/<int:upload_id>")
+@member_endpoint(blp)
 class UploadFile(MethodView):
-    decorators = [login_required]
-
-    @blp.doc(security=BEARER, responses={"200": {"description": FILE_DESCRIPTION, "content": FILE_CONTENT}})
+    @blp.doc(responses={"200": {"description": FILE_DESCRIPTION, "content": FILE_CONTENT}})
     @blp.response(200, description=FILE_DESCRIPTION)
-    @blp.alt_response(401, description="unauthorized")
     @blp.alt_response(404, description="not_found：不存在、不是本人的，或所属公告已撤回")
     def get(self, upload_id: int) -> Response:
         """下载文件：本人上传的，或本人可阅读的已发布公告的附件"""

@@ -1,4 +1,4 @@
-"""Writing to the ledger: notify one member or many, inbox reads, and subscribe credits.
+"""Writing to the ledger: notify one member or many, inbox read marks, and subscribe credits.
 
 Everything here runs in the caller's transaction (flush, never commit). Rows that should reach
 WeChat are dispatched only after that transaction commits (``after_commit``), so nothing is ever
@@ -31,6 +31,7 @@ from backend.notifications.models import (
     NotificationKind,
     SubscriptionCredit,
 )
+from backend.notifications.queries import credits_for
 from backend.notifications.subscriptions import record_accepts
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,6 @@ SUBSCRIBE_RESULTS = frozenset({"accept", "reject", "ban", "filter"})
 
 __all__ = [
     "add_credits",
-    "credits_for",
     "mark_all_read",
     "mark_read",
     "notification_ids_for",
@@ -50,7 +50,6 @@ __all__ = [
     "own_notification",
     "record_subscriptions",
     "set_credit",
-    "unread_count",
 ]
 
 
@@ -272,17 +271,6 @@ def mark_all_read(member: Member) -> int:
     return result.rowcount or 0
 
 
-def unread_count(member: Member) -> int:
-    return (
-        db.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(Notification)
-            .where(Notification.member_id == member.id, Notification.read_at.is_(None))
-        )
-        or 0
-    )
-
-
 # --- subscribe credits -------------------------------------------------------------------------
 
 
@@ -293,18 +281,6 @@ def _templates() -> dict[str, dict[str, Any]]:
 def kind_of_template() -> dict[str, str]:
     """template id → notification kind, from WECHAT_TEMPLATES."""
     return {spec["template_id"]: kind for kind, spec in _templates().items()}
-
-
-def credits_for(account: WechatAccount) -> dict[str, int]:
-    """kind → credits the account has, for every configured kind (0 when none)."""
-    by_template = dict(
-        db.session.execute(
-            sa.select(SubscriptionCredit.template_id, SubscriptionCredit.count).where(
-                SubscriptionCredit.wechat_account_id == account.id
-            )
-        ).all()
-    )
-    return {kind: int(by_template.get(spec["template_id"], 0)) for kind, spec in _templates().items()}
 
 
 def add_credits(account: WechatAccount, template_id: str, count: int = 1) -> None:

@@ -81,3 +81,11 @@ def test_docs_page_and_its_assets_are_served_locally(client):
         response = client.get(asset)
         response.close()
         assert response.status_code == 200, asset
+
+
+def test_fields_the_schemas_work_out_are_documented_as_plain_strings(client):
+    """DerivedString, not ma.fields.Function: apispec would drop the type and mark them readOnly."""
+    schemas = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    for schema, field in [("Attachment", "url"), ("GroupRef", "path")]:
+        assert schemas[schema]["properties"][field]["type"] == "string", (schema, field)
+        assert "readOnly" not in schemas[schema]["properties"][field], (schema, field)

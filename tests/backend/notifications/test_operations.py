@@ -11,15 +11,14 @@ from backend.extensions import db
 from backend.members.models import Member, WechatAccount
 from backend.notifications.models import DeliveryState, Notification
 from backend.notifications.operations import (
-    credits_for,
     mark_all_read,
     mark_read,
     notification_ids_for,
     notify,
     notify_many,
     record_subscriptions,
-    unread_count,
 )
+from backend.notifications.queries import credits_for, unread_count
 from tests.backend.notifications.helpers import ANNOUNCEMENT_TEMPLATE, grant, row, send_notice
 from tests.factories import bound_member, count, make_member, make_union
 
