@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -72,6 +73,11 @@ class Base(DeclarativeBase):
 # The session every module uses. It lives here, beside the base it is built on, so that unit_of_work needs
 # nothing from backend.extensions (which re-exports it with the other unbound extension objects).
 db = SQLAlchemy(model_class=Base)
+
+
+def count_rows(query: sa.Select[Any]) -> int:
+    """How many rows `query` yields (its ORDER BY dropped): the total of a paginated list."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())) or 0
 
 
 def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:

@@ -13,7 +13,7 @@ from flask import g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from backend.db import MAX_ID
+from backend.db import MAX_ID, count_rows
 from backend.errors import DomainError, MemberNotActive
 from backend.extensions import db
 from backend.members.auth import authenticate
@@ -146,7 +146,7 @@ def paginate(
     with it, `item(*row)` builds each entry from the row's columns.
     """
     page, page_size = args["page"], args["page_size"]
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())) or 0
+    total = count_rows(query)
     result = db.session.execute(query.limit(page_size).offset((page - 1) * page_size))
     items = list(result.scalars()) if item is None else [item(*row) for row in result]
     return {"items": items, "page": page, "page_size": page_size, "total": total}

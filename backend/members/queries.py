@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from backend.crypto import blind_index
+from backend.db import count_rows
 from backend.errors import NotFound
 from backend.extensions import db
 from backend.members.models import Group, JoinRequest, JoinRequestStatus, Member, MemberStatus
@@ -151,10 +152,6 @@ def pending_join_requests(staff: Staff) -> sa.Select[tuple[JoinRequest]]:
         # Whoever holds the whole union also sees requests whose applicant chose no group.
         return query.where(sa.or_(in_scope, JoinRequest.group_id.is_(None)))
     return query.where(in_scope)
-
-
-def count_rows(query: sa.Select[Any]) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())) or 0
 
 
 def dashboard_counts(staff: Staff) -> dict[str, int]:
