@@ -17,7 +17,9 @@ from flask.testing import FlaskClient
 from backend import create_app
 from backend.config import DEMO_TEMPLATES
 from backend.extensions import db, limiter
+from backend.staff.models import Role
 from backend.wechat.emulator import EmulatorControl, EmulatorServer
+from tests.factories import Union, empty_upload_dir, make_staff, make_union
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
@@ -147,6 +149,24 @@ def ctx(app: Flask) -> Iterator[None]:
     with app.app_context():
         yield
         db.session.remove()
+
+
+@pytest.fixture
+def union(app: Flask) -> Union:
+    """The small union most tests work in: root → branches A and B → one group each."""
+    return make_union(app)
+
+
+@pytest.fixture
+def root_officer(app: Flask, union: Union) -> int:
+    """An officer (工会干事) whose scope is the whole union: the staff id."""
+    return make_staff(app, Role.officer, union.root)
+
+
+@pytest.fixture
+def upload_dir(app: Flask) -> Path:
+    """The session's UPLOAD_DIR, emptied of upload files for this test."""
+    return empty_upload_dir(app)
 
 
 def project_root() -> Path:

@@ -79,7 +79,7 @@ def _domain_objects(app: Any, member_id: int, group_id: int, admin_id: int) -> d
     from backend.members.models import Group
     from backend.notifications.models import Notification
     from backend.uploads.storage import staged_uploads
-    from tests.backend.uploads.files import PDF
+    from tests.factories import PDF
 
     with staged_uploads([(BytesIO(PDF), "附件.pdf")]) as files, unit_of_work():
         admin = db.session.get(Staff, admin_id)

@@ -15,7 +15,7 @@ from werkzeug.test import TestResponse
 
 from backend.extensions import db
 from backend.members.models import JoinRequest, WechatAccount
-from tests.factories import Union, api_login, auth, make_staff, make_union, staff_login
+from tests.factories import api_login, auth, make_staff, staff_login
 
 _names = itertools.count(1)
 
@@ -57,11 +57,6 @@ def file_join_request(
         return db.session.scalar(
             sa.select(JoinRequest.id).join(JoinRequest.wechat_account).where(WechatAccount.openid == openid)
         )
-
-
-@pytest.fixture
-def union(app: Flask) -> Union:
-    return make_union(app)
 
 
 @pytest.fixture

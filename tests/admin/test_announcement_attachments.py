@@ -5,7 +5,6 @@ from __future__ import annotations
 from io import BytesIO
 from urllib.parse import quote
 
-import pytest
 import sqlalchemy as sa
 
 import admin.views.announcements  # noqa: F401  (routes attach before the session's app registers them)
@@ -15,15 +14,17 @@ from backend.extensions import db
 from backend.staff.models import Role
 from backend.uploads.models import Upload
 from tests.admin.conftest import assert_html_error, html, post
-from tests.backend.announcements.helpers import act, attach, make_announcement
-from tests.backend.uploads.files import HTML, PDF, png_bytes
-from tests.backend.uploads.helpers import empty_upload_dir, stored_files
-from tests.factories import count, get, make_member, make_staff
-
-
-@pytest.fixture
-def upload_dir(app):
-    return empty_upload_dir(app)
+from tests.factories import (
+    HTML,
+    PDF,
+    announcement_with_files,
+    count,
+    get,
+    make_announcement,
+    make_member,
+    png_bytes,
+    stored_files,
+)
 
 
 def _form(group_id: int, files=(), **overrides):
@@ -123,8 +124,9 @@ def test_edit_adds_lists_and_removes_attachments(app, client, union, login_as, u
 
 def test_removing_needs_the_csrf_token(app, client, union, login_as, upload_dir):
     staff = login_as(Role.officer, union.branch_a)
-    announcement_id = make_announcement(app, staff, group_ids=[union.group_a], publish=False)
-    [upload_id] = attach(app, announcement_id, staff, [(PDF, "a.pdf")])
+    announcement_id, [upload_id] = announcement_with_files(
+        app, staff, [(PDF, "a.pdf")], group_ids=[union.group_a], publish=False
+    )
     response = client.post(f"/admin/announcements/{announcement_id}/attachments/{upload_id}/remove")
     assert_html_error(response, 400)
     assert get(app, Upload, upload_id) is not None
@@ -132,9 +134,9 @@ def test_removing_needs_the_csrf_token(app, client, union, login_as, upload_dir)
 
 def test_a_published_announcements_attachments_cannot_be_removed(app, client, union, login_as, upload_dir):
     staff = login_as(Role.officer, union.branch_a)
-    announcement_id = make_announcement(app, staff, group_ids=[union.group_a], publish=False)
-    [upload_id] = attach(app, announcement_id, staff, [(PDF, "a.pdf")])
-    act(app, announcement_id, "publish", staff)
+    announcement_id, [upload_id] = announcement_with_files(
+        app, staff, [(PDF, "a.pdf")], group_ids=[union.group_a]
+    )
 
     response = post(
         client,
@@ -145,12 +147,15 @@ def test_a_published_announcements_attachments_cannot_be_removed(app, client, un
     assert get(app, Upload, upload_id) is not None and len(stored_files(upload_dir)) == 1
 
 
-def test_attachments_download_with_the_announcements_scope(app, client, union, login_as, upload_dir):
-    root = make_staff(app, Role.officer, union.root)
-    mine = make_announcement(app, root, group_ids=[union.group_a], publish=False)
-    others = make_announcement(app, root, group_ids=[union.group_b], publish=False)
-    [mine_file] = attach(app, mine, root, [(PDF, "甲组名单.pdf")])
-    [others_file] = attach(app, others, root, [(PDF, "乙组名单.pdf")])
+def test_attachments_download_with_the_announcements_scope(
+    app, client, union, root_officer, login_as, upload_dir
+):
+    mine, [mine_file] = announcement_with_files(
+        app, root_officer, [(PDF, "甲组名单.pdf")], group_ids=[union.group_a], publish=False
+    )
+    others, [others_file] = announcement_with_files(
+        app, root_officer, [(PDF, "乙组名单.pdf")], group_ids=[union.group_b], publish=False
+    )
 
     login_as(Role.officer, union.branch_a)
     response = client.get(f"/admin/announcements/{mine}/attachments/{mine_file}")
@@ -165,10 +170,10 @@ def test_attachments_download_with_the_announcements_scope(app, client, union, l
     assert_html_error(client.get(f"/admin/announcements/{mine}/attachments/{others_file}"), 404)
 
 
-def test_group_leaders_cannot_download_attachments(app, client, union, login_as, upload_dir):
-    root = make_staff(app, Role.officer, union.root)
-    announcement_id = make_announcement(app, root, group_ids=[union.group_a], publish=False)
-    [upload_id] = attach(app, announcement_id, root, [(PDF, "a.pdf")])
+def test_group_leaders_cannot_download_attachments(app, client, union, root_officer, login_as, upload_dir):
+    announcement_id, [upload_id] = announcement_with_files(
+        app, root_officer, [(PDF, "a.pdf")], group_ids=[union.group_a], publish=False
+    )
     login_as(Role.group_leader, union.root)
     assert_html_error(client.get(f"/admin/announcements/{announcement_id}/attachments/{upload_id}"), 403)
 

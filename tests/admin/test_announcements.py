@@ -12,8 +12,7 @@ from backend.announcements.models import Announcement, AnnouncementStatus
 from backend.extensions import db
 from backend.staff.models import Role
 from tests.admin.conftest import assert_html_error, html, post
-from tests.backend.announcements.helpers import make_announcement
-from tests.factories import count, get, make_member, make_staff
+from tests.factories import count, get, make_announcement, make_member, make_staff
 
 
 def _form(**overrides):

@@ -8,24 +8,14 @@ from backend.audit.models import AuditLog
 from backend.db import unit_of_work
 from backend.extensions import db
 from backend.staff.models import Role, Staff
-from backend.staff.operations import set_password, update_staff
+from backend.staff.operations import set_password
 from tests.admin.conftest import assert_html_error, csrf_token, html, post
-from tests.factories import PASSWORD, count, make_staff, staff_login
+from tests.factories import PASSWORD, change_staff, count, make_staff, staff_login
 
 
 def disable(app, staff_id: int, union) -> None:
     """An admin of the whole union disables the account (as the 后台账号 page does)."""
-    admin_id = make_staff(app, Role.admin, union.root)
-    with app.app_context(), unit_of_work():
-        staff = db.session.get(Staff, staff_id)
-        update_staff(
-            staff,
-            display_name=staff.display_name,
-            role=staff.role,
-            scope=staff.scope,
-            is_enabled=False,
-            by=db.session.get(Staff, admin_id),
-        )
+    change_staff(app, staff_id, is_enabled=False, by=make_staff(app, Role.admin, union.root))
 
 
 def test_login_page_is_chinese_and_has_csrf(client):

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from backend.extensions import db
 from backend.staff.models import Role
 from tests.admin.conftest import assert_html_error, file_join_request, html
 from tests.factories import make_member
@@ -97,30 +104,52 @@ def test_405_is_html(client, union, login_as):
     assert_html_error(client.get("/admin/logout"), 405)
 
 
-def test_unexpected_error_is_html_500_without_traceback(client, union, login_as, monkeypatch):
-    import admin.views.dashboard
+@contextmanager
+def counting_fails(app: Flask, fail: Callable[[Any, str, Any], tuple[str, Any]]) -> Iterator[list[str]]:
+    """Each SELECT that counts (the 工作台's figures) meets `fail` on its way into the database driver.
 
-    def explode(*args, **kwargs):
-        raise RuntimeError("secret internal detail")
+    The failure comes from below all of our code, where a lost connection or a broken query surfaces,
+    so the test holds whichever module the counting lives in. Yields the statements it caught.
+    """
+    caught: list[str] = []
 
-    monkeypatch.setattr(admin.views.dashboard, "_count", explode)
+    def before_cursor_execute(conn, cursor, statement, parameters, context, executemany):
+        if "count(" in statement.lower():
+            caught.append(statement)
+            return fail(conn, statement, parameters)
+        return statement, parameters
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", before_cursor_execute, retval=True)
+    try:
+        yield caught
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", before_cursor_execute)
+
+
+def test_unexpected_error_is_html_500_without_traceback(app, client, union, login_as):
+    def driver_error(conn, statement, parameters):
+        # What SQLAlchemy raises when the driver fails (a lost connection, a full disk), message and all.
+        dbapi_error = conn.dialect.loaded_dbapi.OperationalError("secret internal detail")
+        raise sa.exc.OperationalError(statement, parameters, dbapi_error)
+
     login_as(Role.officer, union.branch_a)
-    body = assert_html_error(client.get("/admin/"), 500)
+    with counting_fails(app, driver_error) as caught:
+        body = assert_html_error(client.get("/admin/"), 500)
+    assert caught, "the dashboard ran no counting query"
     assert "服务器开小差了" in body and "secret internal detail" not in body
 
 
-def test_database_error_page_still_renders(app, client, union, login_as, monkeypatch):
-    import sqlalchemy as sa
+def test_database_error_page_still_renders(app, client, union, login_as):
+    def broken_query(conn, statement, parameters):
+        # The database itself refuses it (and, on PostgreSQL, aborts the transaction the page runs in).
+        return "SELECT * FROM no_such_table", {} if isinstance(parameters, dict) else ()
 
-    import admin.views.dashboard
-    from backend.extensions import db
-
-    def broken(*args, **kwargs):
-        db.session.execute(sa.text("SELECT * FROM no_such_table"))
-
-    monkeypatch.setattr(admin.views.dashboard, "_count", broken)
     login_as(Role.officer, union.branch_a)
-    assert_html_error(client.get("/admin/"), 500)
+    with counting_fails(app, broken_query) as caught:
+        assert_html_error(client.get("/admin/"), 500)
+    assert caught, "the dashboard ran no counting query"
 
 
 def test_error_page_escapes_nothing_from_the_request(client):

@@ -76,17 +76,13 @@ def _all_staff(app):
 
 def test_purge_expired_removes_only_what_has_run_out(app):
     from datetime import timedelta
-    from io import BytesIO
 
     from backend.db import unit_of_work, utcnow
     from backend.idempotency import IdempotencyKey
     from backend.members.models import ApiToken, WechatAccount
     from backend.notifications.models import GrantSource, HandledPush, SubscriptionGrant
     from backend.uploads.models import Upload
-    from backend.uploads.operations import store_upload
-    from backend.uploads.storage import staged_upload
-    from tests.backend.uploads.files import png_bytes
-    from tests.factories import make_member, make_union
+    from tests.factories import make_member, make_union, make_upload, png_bytes
 
     union = make_union(app)
     member_id = make_member(app, union.group_a)
@@ -113,8 +109,7 @@ def test_purge_expired_removes_only_what_has_run_out(app):
             )  # fmt: skip
             db.session.add(HandledPush(digest=f"{tag:0>64}", event="e", received_at=now - granted))
     for age in (timedelta(days=2), timedelta(hours=1)):
-        with app.app_context(), staged_upload(BytesIO(png_bytes()), "a.png") as staged, unit_of_work():
-            store_upload(staged, member=db.session.get(Member, member_id), attach=False, now=now - age)
+        make_upload(app, member_id, data=png_bytes(), name="a.png", now=now - age)
 
     result = app.test_cli_runner().invoke(args=["purge-expired"])
 

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from hypothesis import strategies as st
 
-from tests.backend.uploads.files import EXE, HTML, JPEG_SIGNATURE_THEN_HTML, PDF, jpeg_bytes, png_bytes
+from tests.factories import EXE, HTML, JPEG_SIGNATURE_THEN_HTML, PDF, jpeg_bytes, png_bytes
 
 CRLF = b"\r\n"
 

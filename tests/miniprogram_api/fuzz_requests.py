@@ -19,10 +19,19 @@ from hypothesis import strategies as st
 from backend.extensions import db
 from backend.members.models import Member
 from backend.notifications.models import Notification
-from tests.backend.announcements.helpers import act, attach, make_announcement
-from tests.backend.uploads.files import PDF
-from tests.backend.uploads.helpers import empty_upload_dir
-from tests.factories import Role, Union, api_login, auth, bound_member, get, make_staff, make_union
+from tests.factories import (
+    PDF,
+    Role,
+    Union,
+    announcement_with_files,
+    api_login,
+    auth,
+    bound_member,
+    empty_upload_dir,
+    get,
+    make_staff,
+    make_union,
+)
 from tests.miniprogram_api.fuzz_bodies import (
     JSON_VALUES,
     header_values,
@@ -148,9 +157,9 @@ def build_world(app: Flask, client: FlaskClient, emu: Any) -> World:
     union = make_union(app)
     callers = Callers(app, client, emu, union)
     staff_id = make_staff(app, Role.officer, union.root)
-    announcement_id = make_announcement(app, staff_id, publish=False, whole_union=True)
-    [attachment_id] = attach(app, announcement_id, staff_id, [(PDF, "通知附件.pdf")])
-    act(app, announcement_id, "publish", staff_id)
+    announcement_id, [attachment_id] = announcement_with_files(
+        app, staff_id, [(PDF, "通知附件.pdf")], whole_union=True
+    )
     with app.app_context():
         message_ids = list(db.session.scalars(sa.select(Notification.id)))
     member = get(app, Member, callers.first_member_id)

@@ -11,9 +11,18 @@ from backend.audit.models import AuditLog
 from backend.extensions import db
 from backend.members.models import ApiToken, JoinRequest, Member, MemberStatus, WechatAccount
 from backend.notifications.models import Notification, SubscriptionCredit, SubscriptionGrant
-from tests.backend.notifications.helpers import ANNOUNCEMENT_TEMPLATE, send_notice
 from tests.backend.wechat.pushes import TOKEN, event, popup, push
-from tests.factories import api_login, auth, bound_member, count, get, make_member, make_union
+from tests.factories import (
+    ANNOUNCEMENT_TEMPLATE,
+    api_login,
+    auth,
+    bound_member,
+    count,
+    get,
+    make_member,
+    make_union,
+    send_notice,
+)
 
 
 def test_subscriptions_add_one_credit_per_accept(app, client, emu):
@@ -171,22 +180,19 @@ def test_unrelated_member_is_untouched_by_a_deletion(app, client, emu):
     assert count(app, Notification) == 1 and get(app, Member, keep) is not None
 
 
-def test_export_lists_my_uploads_and_deleting_me_removes_the_unused_ones(app, client, emu):
+def test_export_lists_my_uploads_and_deleting_me_removes_the_unused_ones(app, client, emu, upload_dir):
     from backend.uploads.models import Upload
-    from tests.backend.uploads.files import png_bytes
-    from tests.backend.uploads.helpers import empty_upload_dir, stored_files
-    from tests.miniprogram_api.test_uploads import upload
+    from tests.factories import api_upload, png_bytes, stored_files
 
-    root = empty_upload_dir(app)
     union = make_union(app)
     member_id, token = bound_member(app, client, emu, union.group_a)
     _, other = bound_member(app, client, emu, union.group_a)
-    assert upload(client, token, png_bytes(), "病历.png").status_code == 201
-    assert upload(client, other, png_bytes(), "别人的.png").status_code == 201
+    assert api_upload(client, token, png_bytes(), "病历.png").status_code == 201
+    assert api_upload(client, other, png_bytes(), "别人的.png").status_code == 201
 
     exported = client.get("/api/v1/me/export", headers=auth(token)).get_json()
     assert [(u["filename"], u["attached"]) for u in exported["uploads"]] == [("病历.png", False)]
 
     assert client.delete("/api/v1/me", headers=auth(token)).status_code == 204
     assert count(app, Upload, Upload.member_id == member_id) == 0
-    assert count(app, Upload) == 1 and len(stored_files(root)) == 1  # the other member's stays
+    assert count(app, Upload) == 1 and len(stored_files(upload_dir)) == 1  # the other member's stays

@@ -9,8 +9,7 @@ import sqlalchemy as sa
 
 from backend.announcements.models import AnnouncementRecipient
 from backend.extensions import db
-from tests.backend.announcements.helpers import act, make_announcement
-from tests.factories import api_login, auth, bound_member, count
+from tests.factories import act, api_login, auth, bound_member, count, make_announcement
 
 T0 = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
 
@@ -21,7 +20,7 @@ def _titles(client, token, **query):
     return [item["title"] for item in response.get_json()["items"]]
 
 
-def test_member_sees_whole_union_own_group_and_groups_above_only(app, client, emu, union, root_staff):
+def test_member_sees_whole_union_own_group_and_groups_above_only(app, client, emu, union, root_officer):
     _, token = bound_member(app, client, emu, union.group_a)
     for title, kwargs in [
         ("全体", {"whole_union": True}),
@@ -32,28 +31,28 @@ def test_member_sees_whole_union_own_group_and_groups_above_only(app, client, em
         ("草稿", {"group_ids": [union.group_a], "publish": False}),
         ("定时", {"group_ids": [union.group_a], "publish_at": datetime.now(UTC) + timedelta(days=1)}),
     ]:
-        make_announcement(app, root_staff, title=title, **kwargs)
-    withdrawn = make_announcement(app, root_staff, title="已撤回", group_ids=[union.group_a])
-    act(app, withdrawn, "withdraw", root_staff)
+        make_announcement(app, root_officer, title=title, **kwargs)
+    withdrawn = make_announcement(app, root_officer, title="已撤回", group_ids=[union.group_a])
+    act(app, withdrawn, "withdraw", root_officer)
 
     assert sorted(_titles(client, token)) == sorted(["全体", "甲分会", "甲一组"])
 
 
 def test_a_branch_member_does_not_see_announcements_to_groups_below_the_branch(
-    app, client, emu, union, root_staff
+    app, client, emu, union, root_officer
 ):
     _, token = bound_member(app, client, emu, union.branch_a)
-    child_only = make_announcement(app, root_staff, title="甲一组", group_ids=[union.group_a])
-    make_announcement(app, root_staff, title="甲分会", group_ids=[union.branch_a])
+    child_only = make_announcement(app, root_officer, title="甲一组", group_ids=[union.group_a])
+    make_announcement(app, root_officer, title="甲分会", group_ids=[union.branch_a])
 
     assert _titles(client, token) == ["甲分会"]
     assert client.get(f"/api/v1/announcements/{child_only}", headers=auth(token)).status_code == 404
 
 
-def test_another_groups_announcement_is_404_exactly_like_a_missing_one(app, client, emu, union, root_staff):
+def test_another_groups_announcement_is_404_exactly_like_a_missing_one(app, client, emu, union, root_officer):
     _, token = bound_member(app, client, emu, union.group_a)
-    other = make_announcement(app, root_staff, group_ids=[union.group_b])
-    other_branch = make_announcement(app, root_staff, group_ids=[union.branch_b])
+    other = make_announcement(app, root_officer, group_ids=[union.group_b])
+    other_branch = make_announcement(app, root_officer, group_ids=[union.branch_b])
 
     missing = client.get("/api/v1/announcements/999999", headers=auth(token))
     for announcement_id in (other, other_branch):
@@ -63,21 +62,21 @@ def test_another_groups_announcement_is_404_exactly_like_a_missing_one(app, clie
     assert count(app, AnnouncementRecipient) == 0  # and no read was recorded
 
 
-def test_drafts_and_scheduled_are_404(app, client, emu, union, root_staff):
+def test_drafts_and_scheduled_are_404(app, client, emu, union, root_officer):
     _, token = bound_member(app, client, emu, union.group_a)
-    draft = make_announcement(app, root_staff, group_ids=[union.group_a], publish=False)
+    draft = make_announcement(app, root_officer, group_ids=[union.group_a], publish=False)
     scheduled = make_announcement(
-        app, root_staff, group_ids=[union.group_a], publish_at=datetime.now(UTC) + timedelta(days=1)
+        app, root_officer, group_ids=[union.group_a], publish_at=datetime.now(UTC) + timedelta(days=1)
     )
     for announcement_id in (draft, scheduled):
         assert client.get(f"/api/v1/announcements/{announcement_id}", headers=auth(token)).status_code == 404
 
 
-def test_withdrawn_is_410_for_its_audience_and_404_for_others(app, client, emu, union, root_staff):
+def test_withdrawn_is_410_for_its_audience_and_404_for_others(app, client, emu, union, root_officer):
     _, token_a = bound_member(app, client, emu, union.group_a)
     _, token_b = bound_member(app, client, emu, union.group_b)
-    announcement_id = make_announcement(app, root_staff, group_ids=[union.group_a])
-    act(app, announcement_id, "withdraw", root_staff)
+    announcement_id = make_announcement(app, root_officer, group_ids=[union.group_a])
+    act(app, announcement_id, "withdraw", root_officer)
 
     gone = client.get(f"/api/v1/announcements/{announcement_id}", headers=auth(token_a))
     assert gone.status_code == 410
@@ -85,11 +84,11 @@ def test_withdrawn_is_410_for_its_audience_and_404_for_others(app, client, emu, 
     assert client.get(f"/api/v1/announcements/{announcement_id}", headers=auth(token_b)).status_code == 404
 
 
-def test_detail_returns_sanitised_body_and_records_the_first_read(app, client, emu, union, root_staff):
+def test_detail_returns_sanitised_body_and_records_the_first_read(app, client, emu, union, root_officer):
     member_id, token = bound_member(app, client, emu, union.group_a)
     announcement_id = make_announcement(
         app,
-        root_staff,
+        root_officer,
         group_ids=[union.group_a],
         title="厂务公开",
         category="factory_affairs",
@@ -123,13 +122,13 @@ def test_detail_returns_sanitised_body_and_records_the_first_read(app, client, e
     assert client.get("/api/v1/announcements", headers=auth(token)).get_json()["items"][0]["read"] is True
 
 
-def test_list_items_pinned_first_then_newest(app, client, emu, union, root_staff):
+def test_list_items_pinned_first_then_newest(app, client, emu, union, root_officer):
     _, token = bound_member(app, client, emu, union.group_a)
-    make_announcement(app, root_staff, title="旧", whole_union=True, now=T0)
+    make_announcement(app, root_officer, title="旧", whole_union=True, now=T0)
     make_announcement(
-        app, root_staff, title="置顶旧", whole_union=True, pinned=True, now=T0 - timedelta(days=9)
+        app, root_officer, title="置顶旧", whole_union=True, pinned=True, now=T0 - timedelta(days=9)
     )
-    make_announcement(app, root_staff, title="新", whole_union=True, now=T0 + timedelta(days=1))
+    make_announcement(app, root_officer, title="新", whole_union=True, now=T0 + timedelta(days=1))
 
     response = client.get("/api/v1/announcements", headers=auth(token))
     items = response.get_json()["items"]
@@ -138,11 +137,11 @@ def test_list_items_pinned_first_then_newest(app, client, emu, union, root_staff
     assert items[0]["pinned"] is True
 
 
-def test_category_filter_and_pagination(app, client, emu, union, root_staff):
+def test_category_filter_and_pagination(app, client, emu, union, root_officer):
     _, token = bound_member(app, client, emu, union.group_a)
     for n in range(3):
-        make_announcement(app, root_staff, title=f"公示{n}", category="publicity", whole_union=True)
-    make_announcement(app, root_staff, title="通知", category="notice", whole_union=True)
+        make_announcement(app, root_officer, title=f"公示{n}", category="publicity", whole_union=True)
+    make_announcement(app, root_officer, title="通知", category="notice", whole_union=True)
 
     response = client.get(
         "/api/v1/announcements",
@@ -162,10 +161,10 @@ def test_invalid_query_is_422(app, client, emu, union, query):
     assert response.get_json()["error"] == "validation_error"
 
 
-def test_unbound_account_sees_only_whole_union_announcements(app, client, emu, union, root_staff):
+def test_unbound_account_sees_only_whole_union_announcements(app, client, emu, union, root_officer):
     token = api_login(client, emu, "wx-stranger")
-    public = make_announcement(app, root_staff, title="全体", whole_union=True)
-    group = make_announcement(app, root_staff, title="甲一组", group_ids=[union.group_a])
+    public = make_announcement(app, root_officer, title="全体", whole_union=True)
+    group = make_announcement(app, root_officer, title="甲一组", group_ids=[union.group_a])
 
     assert _titles(client, token) == ["全体"]
     assert client.get(f"/api/v1/announcements/{group}", headers=auth(token)).status_code == 404
@@ -189,26 +188,26 @@ def _move(app, member_id, group_id):
 
 
 def test_after_a_transfer_a_member_keeps_what_they_were_sent_but_not_the_old_groups_new_ones(
-    app, client, emu, union, root_staff
+    app, client, emu, union, root_officer
 ):
     member_id, token = bound_member(app, client, emu, union.group_b)
-    sent = make_announcement(app, root_staff, title="调动前", group_ids=[union.group_b])
+    sent = make_announcement(app, root_officer, title="调动前", group_ids=[union.group_b])
     _move(app, member_id, union.group_a)
-    make_announcement(app, root_staff, title="调动后的乙组公告", group_ids=[union.group_b])
-    make_announcement(app, root_staff, title="甲组公告", group_ids=[union.group_a])
+    make_announcement(app, root_officer, title="调动后的乙组公告", group_ids=[union.group_b])
+    make_announcement(app, root_officer, title="甲组公告", group_ids=[union.group_a])
 
     assert sorted(_titles(client, token)) == sorted(["调动前", "甲组公告"])
     assert client.get(f"/api/v1/announcements/{sent}", headers=auth(token)).status_code == 200
 
 
-def test_a_member_who_left_sees_only_whole_union_announcements(app, client, emu, union, root_staff):
+def test_a_member_who_left_sees_only_whole_union_announcements(app, client, emu, union, root_officer):
     from backend.db import unit_of_work
     from backend.members.models import Member, MemberStatus
     from backend.members.operations import set_member_status
 
     member_id, _ = bound_member(app, client, emu, union.group_a, openid="wx-leaver")
-    group = make_announcement(app, root_staff, title="甲一组", group_ids=[union.group_a])
-    make_announcement(app, root_staff, title="全体", whole_union=True)
+    group = make_announcement(app, root_officer, title="甲一组", group_ids=[union.group_a])
+    make_announcement(app, root_officer, title="全体", whole_union=True)
     with app.app_context(), unit_of_work():
         set_member_status(db.session.get(Member, member_id), MemberStatus.left, staff=None)
     token = api_login(client, emu, "wx-leaver")

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from backend.extensions import db
 from backend.uploads.models import Upload
-from tests.backend.uploads.helpers import stored_files
+from tests.factories import stored_files
 from tests.miniprogram_api.fuzz_requests import SIZE_LIMITS, Sent, World, build_world, requests
 
 FUZZ_SETTINGS = settings(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from contextlib import contextmanager
 from datetime import timedelta
-from io import BytesIO
 
 import pytest
 import sqlalchemy as sa
@@ -20,21 +19,26 @@ from backend.idempotency import (
 )
 from backend.members.models import Member
 from backend.uploads.models import Upload
-from tests.backend.uploads.files import HTML, PDF, png_bytes
-from tests.backend.uploads.helpers import stored_files
 from tests.concurrency import WAIT, lock_waiters_run
 from tests.conftest import ON_POSTGRES, requires_postgres
-from tests.factories import api_login, auth, bound_member, count, get, make_member
+from tests.factories import (
+    HTML,
+    PDF,
+    api_login,
+    api_upload,
+    auth,
+    bound_member,
+    count,
+    get,
+    make_member,
+    png_bytes,
+    stored_files,
+)
 
 
 def upload(client, token, data: bytes = PDF, name: str = "证明.pdf", key: str | None = "key-1"):
-    headers = auth(token) | ({"Idempotency-Key": key} if key is not None else {})
-    return client.post(
-        "/api/v1/uploads",
-        data={"file": (BytesIO(data), name)},
-        headers=headers,
-        content_type="multipart/form-data",
-    )
+    """An upload sent with this Idempotency-Key (None: without the header)."""
+    return api_upload(client, token, data, name, **({"Idempotency-Key": key} if key is not None else {}))
 
 
 def test_the_same_key_returns_the_first_answer_without_acting_again(app, client, emu, union, upload_dir):

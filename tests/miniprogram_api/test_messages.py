@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from tests.backend.notifications.helpers import send_notice
-from tests.factories import api_login, auth, bound_member, make_union
+from tests.factories import api_login, auth, bound_member, make_union, send_notice
 
 
 def test_messages_are_the_callers_own_newest_first(app, client, emu):

@@ -9,25 +9,29 @@ import pytest
 
 from backend.uploads.models import Upload
 from backend.uploads.storage import human_size
-from tests.backend.announcements.helpers import act, attach, make_announcement
-from tests.backend.uploads.files import EXE, HTML, JPEG_SIGNATURE_THEN_HTML, PDF, jpeg_bytes, png_bytes
-from tests.backend.uploads.helpers import stored_files
-from tests.factories import api_login, auth, bound_member, count, get
-
-
-def upload(client, token, data: bytes, name: str, **headers):
-    return client.post(
-        "/api/v1/uploads",
-        data={"file": (BytesIO(data), name)},
-        headers={**auth(token), **headers},
-        content_type="multipart/form-data",
-    )
+from tests.factories import (
+    EXE,
+    HTML,
+    JPEG_SIGNATURE_THEN_HTML,
+    PDF,
+    act,
+    announcement_with_files,
+    api_login,
+    api_upload,
+    auth,
+    bound_member,
+    count,
+    get,
+    jpeg_bytes,
+    png_bytes,
+    stored_files,
+)
 
 
 def test_an_active_member_uploads_a_photo(app, client, emu, union, upload_dir):
     member_id, token = bound_member(app, client, emu, union.group_a)
     data = jpeg_bytes()
-    response = upload(client, token, data, "体检单.jpg")
+    response = api_upload(client, token, data, "体检单.jpg")
 
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
@@ -45,7 +49,7 @@ def test_an_active_member_uploads_a_photo(app, client, emu, union, upload_dir):
 
 def test_a_png_renamed_pdf_is_stored_as_png(app, client, emu, union, upload_dir):
     _, token = bound_member(app, client, emu, union.group_a)
-    response = upload(client, token, png_bytes(), "扫描件.pdf")
+    response = api_upload(client, token, png_bytes(), "扫描件.pdf")
     assert response.status_code == 201
     assert response.get_json()["content_type"] == "image/png"
     assert response.get_json()["filename"] == "扫描件.png"
@@ -58,7 +62,7 @@ def test_a_png_renamed_pdf_is_stored_as_png(app, client, emu, union, upload_dir)
 )
 def test_other_types_are_415_whatever_their_name(app, client, emu, union, upload_dir, data, name):
     _, token = bound_member(app, client, emu, union.group_a)
-    response = upload(client, token, data, name)
+    response = api_upload(client, token, data, name)
     assert response.status_code == 415
     body = response.get_json()
     assert body["error"] == "unsupported_type" and "PDF" in body["message"]
@@ -69,8 +73,8 @@ def test_a_file_over_the_limit_is_413_too_large(app, client, emu, union, upload_
     _, token = bound_member(app, client, emu, union.group_a)
     app.config["UPLOAD_MAX_BYTES"] = 2048
     try:
-        response = upload(client, token, PDF + b"x" * 4096, "大文件.pdf")
-        at_limit = upload(client, token, PDF + b"x" * (2048 - len(PDF)), "刚好.pdf")
+        response = api_upload(client, token, PDF + b"x" * 4096, "大文件.pdf")
+        at_limit = api_upload(client, token, PDF + b"x" * (2048 - len(PDF)), "刚好.pdf")
     finally:
         app.config["UPLOAD_MAX_BYTES"] = 10 * 1024 * 1024
     assert response.status_code == 413
@@ -83,7 +87,7 @@ def test_a_body_over_the_request_limit_is_413_too(app, client, emu, union, uploa
     _, token = bound_member(app, client, emu, union.group_a)
     app.config["MAX_CONTENT_LENGTH"] = 4096
     try:
-        response = upload(client, token, PDF + b"x" * 8192, "大文件.pdf")
+        response = api_upload(client, token, PDF + b"x" * 8192, "大文件.pdf")
     finally:
         app.config["MAX_CONTENT_LENGTH"] = 12 * 1024 * 1024
     assert response.status_code == 413 and response.get_json()["error"] == "too_large"
@@ -94,7 +98,7 @@ def test_missing_or_empty_file_is_422_in_chinese(app, client, emu, union, upload
     _, token = bound_member(app, client, emu, union.group_a)
     missing = client.post("/api/v1/uploads", data={}, headers=auth(token), content_type="multipart/form-data")
     as_json = client.post("/api/v1/uploads", json={"file": "x"}, headers=auth(token))
-    empty = upload(client, token, b"", "空.pdf")
+    empty = api_upload(client, token, b"", "空.pdf")
     for response in (missing, as_json):
         assert response.status_code == 422
         assert response.get_json()["errors"] == {"file": ["请选择要上传的文件"]}
@@ -105,7 +109,7 @@ def test_missing_or_empty_file_is_422_in_chinese(app, client, emu, union, upload
 
 def test_only_active_members_upload(app, client, emu, union, upload_dir):
     token = api_login(client, emu, "wx-not-yet-a-member")
-    response = upload(client, token, png_bytes(), "a.png")
+    response = api_upload(client, token, png_bytes(), "a.png")
     assert response.status_code == 403 and response.get_json()["error"] == "member_not_active"
     assert client.post("/api/v1/uploads", data={"file": (BytesIO(PDF), "a.pdf")}).status_code == 401
     assert count(app, Upload) == 0 and stored_files(upload_dir) == []
@@ -115,13 +119,13 @@ def test_uploads_are_rate_limited_per_member_not_per_login(app, client, emu, uni
     _, first_login = bound_member(app, client, emu, union.group_a, openid="wx-uploader")
     _, someone_else = bound_member(app, client, emu, union.group_a)
     monkeypatch.setitem(app.config, "UPLOAD_RATE_LIMIT", "2 per hour")
-    assert upload(client, first_login, PDF, "1.pdf").status_code == 201
+    assert api_upload(client, first_login, PDF, "1.pdf").status_code == 201
     second_login = api_login(client, emu, "wx-uploader")  # a fresh token does not start a fresh count
-    assert upload(client, second_login, PDF, "2.pdf").status_code == 201
-    refused = upload(client, second_login, PDF, "3.pdf")
+    assert api_upload(client, second_login, PDF, "2.pdf").status_code == 201
+    refused = api_upload(client, second_login, PDF, "3.pdf")
     assert refused.status_code == 429 and refused.get_json()["error"] == "rate_limited"
-    assert upload(client, first_login, PDF, "4.pdf").status_code == 429
-    assert upload(client, someone_else, PDF, "5.pdf").status_code == 201
+    assert api_upload(client, first_login, PDF, "4.pdf").status_code == 429
+    assert api_upload(client, someone_else, PDF, "5.pdf").status_code == 201
     assert count(app, Upload) == 3
 
 
@@ -131,16 +135,16 @@ def test_a_member_over_the_pending_quota_gets_429_and_nothing_is_kept(
     _, token = bound_member(app, client, emu, union.group_a)
     _, someone_else = bound_member(app, client, emu, union.group_a)
     monkeypatch.setitem(app.config, "UPLOAD_MEMBER_PENDING_BYTES", 2 * len(PDF))
-    assert upload(client, token, PDF, "1.pdf").status_code == 201
-    assert upload(client, token, PDF, "2.pdf").status_code == 201  # exactly at the limit is allowed
+    assert api_upload(client, token, PDF, "1.pdf").status_code == 201
+    assert api_upload(client, token, PDF, "2.pdf").status_code == 201  # exactly at the limit is allowed
 
-    refused = upload(client, token, PDF, "3.pdf", **{"Idempotency-Key": "over"})
+    refused = api_upload(client, token, PDF, "3.pdf", **{"Idempotency-Key": "over"})
     assert refused.status_code == 429
     body = refused.get_json()
     assert body["error"] == "upload_quota_exceeded"
     assert "还没提交" in body["message"] and human_size(2 * len(PDF)) in body["message"]
     assert count(app, Upload) == 2 and len(stored_files(upload_dir)) == 2  # nothing in tmp/ either
-    assert upload(client, someone_else, PDF, "a.pdf").status_code == 201
+    assert api_upload(client, someone_else, PDF, "a.pdf").status_code == 201
 
 
 # --- reading back ------------------------------------------------------------------------------
@@ -149,7 +153,7 @@ def test_a_member_over_the_pending_quota_gets_429_and_nothing_is_kept(
 def test_the_owner_gets_the_file_with_safe_headers(app, client, emu, union, upload_dir):
     _, token = bound_member(app, client, emu, union.group_a)
     data = PDF
-    upload_id = upload(client, token, data, "病历 (复印件).pdf").get_json()["id"]
+    upload_id = api_upload(client, token, data, "病历 (复印件).pdf").get_json()["id"]
 
     response = client.get(f"/api/v1/uploads/{upload_id}", headers=auth(token))
     assert response.status_code == 200
@@ -170,7 +174,7 @@ def test_the_owner_gets_the_file_with_safe_headers(app, client, emu, union, uplo
 def test_another_member_gets_404_exactly_like_a_missing_id(app, client, emu, union, upload_dir):
     _, owner = bound_member(app, client, emu, union.group_a)
     _, other = bound_member(app, client, emu, union.group_a)
-    upload_id = upload(client, owner, png_bytes(), "a.png").get_json()["id"]
+    upload_id = api_upload(client, owner, png_bytes(), "a.png").get_json()["id"]
 
     refused = client.get(f"/api/v1/uploads/{upload_id}", headers=auth(other))
     missing = client.get("/api/v1/uploads/999999", headers=auth(other))
@@ -180,18 +184,16 @@ def test_another_member_gets_404_exactly_like_a_missing_id(app, client, emu, uni
 
 
 def _published_with_attachment(app, staff_id, **audience) -> tuple[int, int]:
-    announcement_id = make_announcement(app, staff_id, publish=False, **audience)
-    [upload_id] = attach(app, announcement_id, staff_id, [(PDF, "通知附件.pdf")])
-    act(app, announcement_id, "publish", staff_id)
+    announcement_id, [upload_id] = announcement_with_files(app, staff_id, [(PDF, "通知附件.pdf")], **audience)
     return announcement_id, upload_id
 
 
 def test_announcement_attachments_follow_the_announcements_audience(
-    app, client, emu, union, root_staff, upload_dir
+    app, client, emu, union, root_officer, upload_dir
 ):
     _, reader = bound_member(app, client, emu, union.group_a)
     _, outsider = bound_member(app, client, emu, union.group_b)
-    announcement_id, upload_id = _published_with_attachment(app, root_staff, group_ids=[union.branch_a])
+    announcement_id, upload_id = _published_with_attachment(app, root_officer, group_ids=[union.branch_a])
 
     detail = client.get(f"/api/v1/announcements/{announcement_id}", headers=auth(reader)).get_json()
     assert detail["attachments"] == [
@@ -210,33 +212,34 @@ def test_announcement_attachments_follow_the_announcements_audience(
 
 
 def test_a_withdrawn_announcements_attachments_are_no_longer_served(
-    app, client, emu, union, root_staff, upload_dir
+    app, client, emu, union, root_officer, upload_dir
 ):
     _, reader = bound_member(app, client, emu, union.group_a)
-    announcement_id, upload_id = _published_with_attachment(app, root_staff, group_ids=[union.group_a])
+    announcement_id, upload_id = _published_with_attachment(app, root_officer, group_ids=[union.group_a])
     first = client.get(f"/api/v1/uploads/{upload_id}", headers=auth(reader))
     assert first.status_code == 200
     first.close()
 
-    act(app, announcement_id, "withdraw", root_staff)
+    act(app, announcement_id, "withdraw", root_officer)
     assert client.get(f"/api/v1/uploads/{upload_id}", headers=auth(reader)).status_code == 404
 
 
 def test_a_draft_announcements_attachments_are_not_served_to_members(
-    app, client, emu, union, root_staff, upload_dir
+    app, client, emu, union, root_officer, upload_dir
 ):
     _, reader = bound_member(app, client, emu, union.group_a)
-    announcement_id = make_announcement(app, root_staff, group_ids=[union.group_a], publish=False)
-    [upload_id] = attach(app, announcement_id, root_staff, [(png_bytes(), "海报.png")])
+    _, [upload_id] = announcement_with_files(
+        app, root_officer, [(png_bytes(), "海报.png")], group_ids=[union.group_a], publish=False
+    )
     assert client.get(f"/api/v1/uploads/{upload_id}", headers=auth(reader)).status_code == 404
 
 
 def test_whole_union_attachments_reach_accounts_not_yet_bound(
-    app, client, emu, union, root_staff, upload_dir
+    app, client, emu, union, root_officer, upload_dir
 ):
     stranger = api_login(client, emu, "wx-stranger")
-    _, public = _published_with_attachment(app, root_staff, whole_union=True)
-    _, group_only = _published_with_attachment(app, root_staff, group_ids=[union.group_a])
+    _, public = _published_with_attachment(app, root_officer, whole_union=True)
+    _, group_only = _published_with_attachment(app, root_officer, group_ids=[union.group_a])
 
     response = client.get(f"/api/v1/uploads/{public}", headers=auth(stranger))
     assert response.status_code == 200
@@ -246,7 +249,7 @@ def test_whole_union_attachments_reach_accounts_not_yet_bound(
 
 def test_a_file_missing_from_disk_is_404_not_500(app, client, emu, union, upload_dir):
     _, token = bound_member(app, client, emu, union.group_a)
-    upload_id = upload(client, token, png_bytes(), "a.png").get_json()["id"]
+    upload_id = api_upload(client, token, png_bytes(), "a.png").get_json()["id"]
     for path in stored_files(upload_dir):
         path.unlink()
     assert client.get(f"/api/v1/uploads/{upload_id}", headers=auth(token)).status_code == 404

@@ -13,10 +13,10 @@ from backend.announcements.operations import publish, publish_due
 from backend.audit.models import AuditLog
 from backend.extensions import db
 from backend.staff.models import Staff
-from tests.backend.announcements.helpers import make_announcement, notifications_for, recipient_ids
+from tests.backend.announcements.helpers import notifications_for, recipient_ids
 from tests.concurrency import WAIT, Held, Runner, lock_waiters_run
 from tests.conftest import requires_postgres
-from tests.factories import count, get, make_member
+from tests.factories import count, get, make_announcement, make_member
 
 AT = datetime(2026, 11, 21, 1, 0, tzinfo=UTC)
 

@@ -11,8 +11,7 @@ from backend.db import unit_of_work, utcnow
 from backend.extensions import db
 from backend.members.models import Member
 from backend.notifications.models import DeliveryState, Notification
-from tests.backend.announcements.helpers import make_announcement
-from tests.factories import make_member
+from tests.factories import make_announcement, make_member
 
 
 def _set_state(app, announcement_id, member_id, state):
@@ -68,7 +67,7 @@ def test_figures_per_group_and_total(app, union, root_officer):
 
 
 def test_reminders_do_not_count_as_deliveries(app, union, root_officer):
-    from tests.backend.announcements.helpers import act
+    from tests.factories import act
 
     announcement_id, _, _ = _build(app, union, root_officer)
     act(app, announcement_id, "remind_unread", root_officer)

@@ -16,8 +16,8 @@ from backend.extensions import db
 from backend.members.models import Group, Member, MemberStatus
 from backend.members.operations import change_group, set_member_status
 from backend.notifications.models import DeliveryState, Notification
-from tests.backend.announcements.helpers import act, make_announcement, notifications_for, recipient_ids
-from tests.factories import count, get, make_member
+from tests.backend.announcements.helpers import notifications_for, recipient_ids
+from tests.factories import act, count, get, make_announcement, make_member
 
 NOON = datetime(2026, 11, 21, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
 

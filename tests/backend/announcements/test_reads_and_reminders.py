@@ -14,8 +14,8 @@ from backend.extensions import db
 from backend.members.models import Member, MemberStatus
 from backend.members.operations import set_member_status
 from backend.notifications.models import Notification
-from tests.backend.announcements.helpers import act, make_announcement, notifications_for
-from tests.factories import make_member
+from tests.backend.announcements.helpers import notifications_for
+from tests.factories import act, make_announcement, make_member
 
 T0 = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 

@@ -9,8 +9,7 @@ from backend.announcements.queries import announcement_for_staff, staff_announce
 from backend.errors import NotFound, PermissionDenied, ValidationFailed
 from backend.extensions import db
 from backend.staff.models import Staff
-from tests.backend.announcements.helpers import act, make_announcement
-from tests.factories import Role, make_staff
+from tests.factories import Role, act, make_announcement, make_staff
 
 
 def test_branch_staff_cannot_target_another_branch(app, union, officer_a):

@@ -15,12 +15,7 @@ from backend.members.operations import change_group, create_member
 from backend.staff.models import Role, Staff
 from backend.staff.operations import update_staff
 from tests.admin.conftest import html
-from tests.factories import Union, auth, bound_member, make_staff, make_union, staff_login
-
-
-@pytest.fixture
-def union(app) -> Union:
-    return make_union(app)
+from tests.factories import Union, auth, bound_member, change_staff, make_staff, staff_login
 
 
 def add_member(app, officer_id: int, group_id: int, employee_no: str) -> None:
@@ -29,19 +24,6 @@ def add_member(app, officer_id: int, group_id: int, employee_no: str) -> None:
         officer = db.session.get(Staff, officer_id)
         create_member(
             staff=officer, name="职工", employee_no=employee_no, group=db.session.get(Group, group_id)
-        )
-
-
-def move_staff(app, staff_id: int, scope_id: int, *, by: int) -> None:
-    with app.app_context(), unit_of_work():
-        staff = db.session.get(Staff, staff_id)
-        update_staff(
-            staff,
-            display_name=staff.display_name,
-            role=staff.role,
-            scope=db.session.get(Group, scope_id),
-            is_enabled=True,
-            by=db.session.get(Staff, by),
         )
 
 
@@ -69,7 +51,7 @@ def test_an_officer_moved_into_a_branch_does_not_bring_earlier_rows(app, union, 
     officer = make_staff(app, Role.officer, getattr(union, first_scope))
     add_member(app, officer, union.group_b, "B-BEFORE")
 
-    move_staff(app, officer, union.branch_a, by=admin)
+    change_staff(app, officer, scope_id=union.branch_a, by=admin)
     add_member(app, officer, union.group_a, "A-AFTER")
 
     assert employee_numbers_seen(app, chair_a) == {"A-AFTER"}
@@ -82,7 +64,7 @@ def test_a_branch_chair_can_still_pick_an_officer_who_moved_away(app, union):
     chair_a, chair_b = (make_staff(app, Role.chair, scope) for scope in _branches(union))
     officer = make_staff(app, Role.officer, union.branch_b)
     add_member(app, officer, union.group_b, "B-BEFORE")
-    move_staff(app, officer, union.branch_a, by=admin)
+    change_staff(app, officer, scope_id=union.branch_a, by=admin)
 
     with app.app_context():
         for chair in (chair_a, chair_b):
@@ -110,7 +92,7 @@ def test_the_branch_chair_page_shows_only_what_was_written_in_the_branch(app, un
     admin = make_staff(app, Role.admin, union.root)
     officer = make_staff(app, Role.officer, union.root)
     add_member(app, officer, union.group_b, "B-BEFORE")
-    move_staff(app, officer, union.branch_a, by=admin)
+    change_staff(app, officer, scope_id=union.branch_a, by=admin)
     add_member(app, officer, union.group_a, "A-AFTER")
     make_staff(app, Role.chair, union.branch_a, username="chair_a_page")
 

@@ -13,12 +13,7 @@ from backend.extensions import db
 from backend.members.models import Group, JoinRequest, JoinRequestStatus, Member, WechatAccount
 from backend.members.operations import approve_join_request, reject_join_request
 from backend.staff.models import Role, Staff
-from tests.factories import Union, make_member, make_staff, make_union
-
-
-@pytest.fixture
-def union(app: Flask) -> Union:
-    return make_union(app)
+from tests.factories import Union, make_member, make_staff
 
 
 @contextmanager

@@ -22,14 +22,9 @@ from backend.members.operations import create_group
 from backend.members.roster import ImportReport, import_rows, read_rows
 from backend.staff.models import Role, Staff
 from tests.conftest import ON_POSTGRES
-from tests.factories import Union, count, make_member, make_staff, make_union
+from tests.factories import Union, count, make_member, make_staff
 
 HEADER = ["姓名", "工号", "手机号", "所属组织", "生日", "入会日期"]
-
-
-@pytest.fixture
-def union(app: Flask) -> Union:
-    return make_union(app)
 
 
 def csv_file(rows: list[list[Any]], header: list[str] = HEADER) -> bytes:

@@ -16,16 +16,16 @@ from backend.notifications.delivery import WORKER_LOST, drain, sweep
 from backend.notifications.models import DeliveryState, Notification
 from backend.notifications.operations import notify, notify_many
 from backend.wechat.gateway import gateway
-from tests.backend.notifications.helpers import (
+from tests.backend.notifications.helpers import row, subscribe_calls
+from tests.factories import (
     ANNOUNCEMENT_TEMPLATE,
+    bound_member,
     grant,
+    make_union,
     openid_of,
     our_credit,
-    row,
     send_notice,
-    subscribe_calls,
 )
-from tests.factories import bound_member, make_union
 
 
 def _member(app, client, emu):

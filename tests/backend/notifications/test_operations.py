@@ -19,8 +19,16 @@ from backend.notifications.operations import (
     record_subscriptions,
 )
 from backend.notifications.queries import credits_for, unread_count
-from tests.backend.notifications.helpers import ANNOUNCEMENT_TEMPLATE, grant, row, send_notice
-from tests.factories import bound_member, count, make_member, make_union
+from tests.backend.notifications.helpers import row
+from tests.factories import (
+    ANNOUNCEMENT_TEMPLATE,
+    bound_member,
+    count,
+    grant,
+    make_member,
+    make_union,
+    send_notice,
+)
 
 
 def test_notify_is_idempotent_per_dedupe_key(app, client, emu):

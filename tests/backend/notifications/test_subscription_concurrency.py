@@ -15,21 +15,14 @@ import sqlalchemy as sa
 from backend.db import unit_of_work
 from backend.extensions import db
 from backend.members.models import WechatAccount
-from backend.notifications.models import GrantSource, HandledPush, SubscriptionCredit, SubscriptionGrant
+from backend.notifications.models import GrantSource, HandledPush, SubscriptionGrant
 from backend.notifications.operations import add_credits
 from backend.notifications.subscriptions import first_delivery, record_accept
 from backend.wechat.callback import handle_event
-from tests.backend.notifications.helpers import ANNOUNCEMENT_TEMPLATE
 from tests.backend.wechat.pushes import TOKEN, popup, push
 from tests.concurrency import WAIT, Held, Runner, backend_pid, someone_waits_for
 from tests.conftest import requires_postgres
-from tests.factories import api_login, count
-
-
-def _account_id(app, client, emu, openid: str) -> int:
-    api_login(client, emu, openid)
-    with app.app_context():
-        return db.session.scalar(sa.select(WechatAccount.id).where(WechatAccount.openid == openid))
+from tests.factories import ANNOUNCEMENT_TEMPLATE, count, our_credit, wechat_account
 
 
 def _accept(account_id: int, source: GrantSource) -> Callable[[], bool]:
@@ -39,17 +32,10 @@ def _accept(account_id: int, source: GrantSource) -> Callable[[], bool]:
     return work
 
 
-def _credit(app, account_id: int) -> int:
-    with app.app_context():
-        return db.session.scalar(
-            sa.select(SubscriptionCredit.count).where(SubscriptionCredit.wechat_account_id == account_id)
-        )
-
-
 @requires_postgres
 @pytest.mark.parametrize("had_credit", [0, 1], ids=["first_credit_row", "existing_credit_row"])
 def test_client_report_and_push_of_one_tap_at_once_count_once(app, client, emu, had_credit):
-    account_id = _account_id(app, client, emu, "wx-race")
+    account_id = wechat_account(app, client, emu, "wx-race")
     if had_credit:
         with app.app_context(), unit_of_work():
             add_credits(db.session.get(WechatAccount, account_id), ANNOUNCEMENT_TEMPLATE, had_credit)
@@ -68,7 +54,7 @@ def test_client_report_and_push_of_one_tap_at_once_count_once(app, client, emu, 
         pushed.join(WAIT)
     assert reported.error is None and pushed.error is None, (reported.error, pushed.error)
     assert (reported.result[0], pushed.result) == (True, False)
-    assert _credit(app, account_id) == had_credit + 1
+    assert our_credit(app, account_id=account_id) == had_credit + 1
     with app.app_context():
         grants = db.session.scalars(sa.select(SubscriptionGrant)).all()
         assert sorted(g.paired_with_id for g in grants) == sorted(g.id for g in grants)
@@ -78,7 +64,7 @@ def test_client_report_and_push_of_one_tap_at_once_count_once(app, client, emu, 
 def test_a_report_waits_for_another_report_of_the_template_even_one_that_added_no_credit(app, client, emu):
     # The lock is taken before the partner lookup, whatever the first report then does: here it pairs
     # (so it never touches the credit count), and the next report must still wait to see its grant.
-    account_id = _account_id(app, client, emu, "wx-lock")
+    account_id = wechat_account(app, client, emu, "wx-lock")
     with app.app_context(), unit_of_work():
         assert _accept(account_id, GrantSource.push)() is True  # an earlier tap's push, unpaired
     accept = _accept(account_id, GrantSource.client)
@@ -96,13 +82,13 @@ def test_a_report_waits_for_another_report_of_the_template_even_one_that_added_n
     assert paired.error is None and pushed.error is None, (paired.error, pushed.error)
     # The client's report paired with the earlier push; the new push is another tap's: one more credit.
     assert (paired.result[0], pushed.result) == (False, True)
-    assert _credit(app, account_id) == 2
+    assert our_credit(app, account_id=account_id) == 2
 
 
 @requires_postgres
 def test_a_push_repeated_while_the_first_copy_is_applied_is_applied_once(app, client, emu, monkeypatch):
     monkeypatch.setitem(app.config, "WECHAT_TOKEN", TOKEN)
-    account_id = _account_id(app, client, emu, "wx-repeat")
+    account_id = wechat_account(app, client, emu, "wx-repeat")
     message = popup("wx-repeat", ANNOUNCEMENT_TEMPLATE)
 
     def apply_first_copy() -> tuple[bool, int]:
@@ -124,5 +110,5 @@ def test_a_push_repeated_while_the_first_copy_is_applied_is_applied_once(app, cl
     assert first.error is None and repeat.error is None, (first.error, repeat.error)
     assert first.result[0] is True
     assert repeat.result.status_code == 200 and repeat.result.get_data(as_text=True) == "success"
-    assert _credit(app, account_id) == 1
+    assert our_credit(app, account_id=account_id) == 1
     assert count(app, SubscriptionGrant) == 1 and count(app, HandledPush) == 1

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from backend.db import unit_of_work
 from backend.extensions import db
 from backend.members.models import WechatAccount
-from backend.notifications.models import GrantSource, HandledPush, SubscriptionCredit, SubscriptionGrant
+from backend.notifications.models import GrantSource, HandledPush, SubscriptionGrant
 from backend.notifications.operations import set_credit
 from backend.notifications.subscriptions import (
     first_delivery,
@@ -18,8 +18,7 @@ from backend.notifications.subscriptions import (
     record_accept,
     record_accepts,
 )
-from tests.backend.notifications.helpers import ANNOUNCEMENT_TEMPLATE
-from tests.factories import api_login, count
+from tests.factories import ANNOUNCEMENT_TEMPLATE, count, our_credit, wechat_account
 
 T0 = datetime(2026, 11, 21, 1, 0, tzinfo=UTC)
 CLIENT, PUSH = GrantSource.client, GrantSource.push
@@ -27,28 +26,13 @@ CLIENT, PUSH = GrantSource.client, GrantSource.push
 
 @pytest.fixture
 def account_id(app, client, emu) -> int:
-    api_login(client, emu, "wx-grants")
-    with app.app_context():
-        return db.session.scalar(sa.select(WechatAccount.id).where(WechatAccount.openid == "wx-grants"))
+    return wechat_account(app, client, emu, "wx-grants")
 
 
 def accept(app, account_id: int, source: GrantSource, at: datetime, template: str = ANNOUNCEMENT_TEMPLATE):
     """record_accept in its own transaction; True when it added a credit."""
     with app.app_context(), unit_of_work():
         return record_accept(db.session.get(WechatAccount, account_id), template, source=source, now=at)
-
-
-def credit(app, account_id: int, template: str = ANNOUNCEMENT_TEMPLATE) -> int:
-    with app.app_context():
-        return (
-            db.session.scalar(
-                sa.select(SubscriptionCredit.count).where(
-                    SubscriptionCredit.wechat_account_id == account_id,
-                    SubscriptionCredit.template_id == template,
-                )
-            )
-            or 0
-        )
 
 
 def test_reports_pair_within_the_window_and_not_beyond(app, account_id):
@@ -59,14 +43,14 @@ def test_reports_pair_within_the_window_and_not_beyond(app, account_id):
     later = T0 + timedelta(minutes=20)
     assert accept(app, account_id, CLIENT, later) is True
     assert accept(app, account_id, PUSH, later + window + timedelta(seconds=1)) is True  # too late to pair
-    assert credit(app, account_id) == 3
+    assert our_credit(app, account_id=account_id) == 3
 
 
 def test_the_window_comes_from_the_config(app, account_id, monkeypatch):
     monkeypatch.setitem(app.config, "SUBSCRIBE_PAIRING_WINDOW", 60)
     assert accept(app, account_id, PUSH, T0) is True
     assert accept(app, account_id, CLIENT, T0 + timedelta(seconds=61)) is True
-    assert credit(app, account_id) == 2
+    assert our_credit(app, account_id=account_id) == 2
 
 
 def test_reports_from_the_same_source_never_pair(app, account_id):
@@ -76,19 +60,19 @@ def test_reports_from_the_same_source_never_pair(app, account_id):
         False,
         True,
     ]
-    assert credit(app, account_id) == 3
+    assert our_credit(app, account_id=account_id) == 3
 
 
 def test_pairing_is_per_template_and_per_account(app, client, emu, account_id):
     activity = app.config["WECHAT_TEMPLATES"]["activity"]["template_id"]
-    api_login(client, emu, "wx-other")
-    with app.app_context():
-        other_id = db.session.scalar(sa.select(WechatAccount.id).where(WechatAccount.openid == "wx-other"))
+    other_id = wechat_account(app, client, emu, "wx-other")
     assert accept(app, account_id, CLIENT, T0) is True
     assert accept(app, account_id, PUSH, T0, template=activity) is True
     assert accept(app, other_id, PUSH, T0) is True
     assert (
-        credit(app, account_id) == 1 and credit(app, account_id, activity) == 1 and credit(app, other_id) == 1
+        our_credit(app, account_id=account_id) == 1
+        and our_credit(app, account_id=account_id, template_id=activity) == 1
+        and our_credit(app, account_id=other_id) == 1
     )
 
 
@@ -112,7 +96,7 @@ def test_a_reject_after_the_client_report_stays_at_zero_when_the_push_comes(app,
     with app.app_context(), unit_of_work():
         set_credit(db.session.get(WechatAccount, account_id), ANNOUNCEMENT_TEMPLATE, 0)
     assert accept(app, account_id, PUSH, T0 + timedelta(seconds=5)) is False
-    assert credit(app, account_id) == 0
+    assert our_credit(app, account_id=account_id) == 0
 
 
 def test_templates_are_locked_in_one_order_whatever_order_they_are_reported_in(app, account_id):
@@ -165,7 +149,7 @@ def test_purge_deletes_grants_and_push_keys_past_their_retention(app, account_id
                 "pushes": 1,
             }
     assert count(app, SubscriptionGrant) == 0 and count(app, HandledPush) == 0
-    assert credit(app, account_id) == 2  # credits are not grants: purging leaves them alone
+    assert our_credit(app, account_id=account_id) == 2  # credits are not grants: purging leaves them alone
 
 
 def test_purge_never_deletes_what_pairing_or_wechats_retries_still_need(app, account_id):
@@ -180,7 +164,7 @@ def test_purge_never_deletes_what_pairing_or_wechats_retries_still_need(app, acc
         with unit_of_work():
             assert first_delivery(message) is False
     assert accept(app, account_id, PUSH, now) is False  # still pairs with the report 9 minutes earlier
-    assert credit(app, account_id) == 1
+    assert our_credit(app, account_id=account_id) == 1
 
 
 def test_purge_keeps_grants_a_long_pairing_window_still_needs(app, account_id, monkeypatch):

@@ -34,9 +34,8 @@ from backend.notifications.delivery import WORKER_LOST, sweep
 from backend.notifications.models import DeliveryState, Notification, SubscriptionCredit
 from backend.notifications.operations import notify_many
 from backend.wechat.emulator import EmulatorServer
-from tests.backend.notifications.helpers import ANNOUNCEMENT_TEMPLATE
 from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL, TEST_REDIS_URL, app_settings, project_root
-from tests.factories import make_union
+from tests.factories import ANNOUNCEMENT_TEMPLATE, make_union
 
 pytestmark = [
     pytest.mark.slow,

@@ -1,50 +1,104 @@
-"""Permissions are one type: every role's grants are members of it, each with the label staff read."""
+"""What a staff member may do (Staff.can), where (in_scope, scope_filter), and whose requests they review."""
 
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
-from backend.db import unit_of_work
 from backend.extensions import db
-from backend.staff.models import Staff
-from backend.staff.permissions import (
-    PERMISSION_LABELS,
-    ROLE_LABELS,
-    ROLE_PERMISSIONS,
-    Permission,
-    Role,
-    role_summaries,
+from backend.members.models import Group, JoinRequest, Member
+from backend.staff.models import Role, Staff
+from tests.factories import make_member, make_staff
+
+EVERY_PERMISSION = (
+    "view_members",
+    "edit_members",
+    "import_roster",
+    "manage_groups",
+    "review_join_requests",
+    "manage_staff",
+    "manage_announcements",
+    "view_audit_log",
 )
-from tests.factories import make_staff, make_union
+ALLOWED = {
+    Role.admin: set(EVERY_PERMISSION),
+    Role.chair: set(EVERY_PERMISSION) - {"manage_staff"},
+    Role.officer: {
+        "view_members",
+        "edit_members",
+        "import_roster",
+        "review_join_requests",
+        "manage_announcements",
+    },
+    Role.group_leader: {"view_members"},
+}
 
 
-def test_every_permission_has_a_chinese_label():
-    assert set(PERMISSION_LABELS) == set(Permission)
-    assert all(label and not label.isascii() for label in PERMISSION_LABELS.values())
-    assert Permission.review_join_requests.label == "入会审核"
+def _staff(staff_id: int) -> Staff:
+    return db.session.get(Staff, staff_id)
 
 
-def test_roles_grant_only_permissions():
-    assert set(ROLE_PERMISSIONS) == set(Role) == set(ROLE_LABELS)
-    for grants in ROLE_PERMISSIONS.values():
-        assert all(isinstance(p, Permission) for p in grants)
+def _group(group_id: int) -> Group:
+    return db.session.get(Group, group_id)
 
 
-def test_only_the_admin_manages_staff_and_only_admin_and_chair_read_the_log():
-    assert [r for r in Role if Permission.manage_staff in ROLE_PERMISSIONS[r]] == [Role.admin]
-    assert [r for r in Role if Permission.view_audit_log in ROLE_PERMISSIONS[r]] == [Role.admin, Role.chair]
-    assert ROLE_PERMISSIONS[Role.group_leader] == {Permission.view_members}
+@pytest.mark.parametrize("role", list(Role))
+def test_each_role_may_do_what_it_is_meant_to_and_nothing_more(app, union, role):
+    staff_id = make_staff(app, role, union.root)
+    with app.app_context():
+        staff = _staff(staff_id)
+        assert {permission for permission in EVERY_PERMISSION if staff.can(permission)} == ALLOWED[role]
+        assert not staff.can("no_such_permission")
 
 
-def test_role_summaries_list_each_role_with_its_labels():
-    summaries = dict(role_summaries())
-    assert summaries["工会小组长"] == ["查看会员"]
-    assert "管理后台账号" in summaries["系统管理员"] and "管理后台账号" not in summaries["工会主席"]
+def test_scope_is_the_group_and_everything_below_it(app, union):
+    branch_id, top_id = (
+        make_staff(app, Role.officer, union.branch_a),
+        make_staff(app, Role.officer, union.root),
+    )
+    with app.app_context():
+        officer = _staff(branch_id)
+        assert officer.in_scope(_group(union.branch_a)) and officer.in_scope(_group(union.group_a))
+        assert not officer.in_scope(_group(union.root))  # not upwards
+        assert not officer.in_scope(_group(union.branch_b)) and not officer.in_scope(_group(union.group_b))
+        assert not officer.in_scope(None)
+        assert _staff(top_id).in_scope(_group(union.group_b))
 
 
-@pytest.mark.parametrize(("scope", "whole"), [("root", True), ("branch_a", False), ("group_a", False)])
-def test_holds_whole_union_only_at_the_root(app, scope, whole):
-    union = make_union(app)
-    staff_id = make_staff(app, Role.officer, getattr(union, scope))
-    with app.app_context(), unit_of_work():
-        assert db.session.get(Staff, staff_id).holds_whole_union is whole
+def test_scope_filter_keeps_the_rows_that_in_scope_keeps(app, union):
+    officer_id = make_staff(app, Role.officer, union.branch_a)
+    members = {group_id: make_member(app, group_id) for group_id in vars(union).values()}
+    with app.app_context():
+        officer = _staff(officer_id)
+        seen = set(db.session.scalars(sa.select(Member.id).where(officer.scope_filter(Member.group_id))))
+        assert seen == {members[union.branch_a], members[union.group_a]}
+        assert seen == {member for group, member in members.items() if officer.in_scope(_group(group))}
+
+
+def test_seeing_and_editing_a_member_need_the_permission_and_the_scope(app, union):
+    member_id = make_member(app, union.group_a)
+    officer_id = make_staff(app, Role.officer, union.branch_a)
+    leader_id = make_staff(app, Role.group_leader, union.group_a)
+    elsewhere_id = make_staff(app, Role.officer, union.branch_b)
+    with app.app_context():
+        member = db.session.get(Member, member_id)
+        officer, leader, elsewhere = _staff(officer_id), _staff(leader_id), _staff(elsewhere_id)
+        assert officer.can_see(member) and officer.can_edit(member)
+        assert leader.can_see(member) and not leader.can_edit(member)
+        assert not elsewhere.can_see(member) and not elsewhere.can_edit(member)
+
+
+def test_join_requests_are_reviewed_in_scope_and_those_without_a_group_at_the_top(app, union):
+    top_id = make_staff(app, Role.officer, union.root)
+    branch_id = make_staff(app, Role.officer, union.branch_a)
+    other_branch_id = make_staff(app, Role.chair, union.branch_b)
+    leader_id = make_staff(app, Role.group_leader, union.root)  # the whole union, but no right to review
+    with app.app_context():
+        in_group_a = JoinRequest(name="申请人", employee_no="NEW001", group=_group(union.group_a))
+        no_group = JoinRequest(name="申请人", employee_no="NEW002", group=None)
+        top, branch = _staff(top_id), _staff(branch_id)
+        other_branch, leader = _staff(other_branch_id), _staff(leader_id)
+        assert top.can_review(in_group_a) and top.can_review(no_group)
+        assert branch.can_review(in_group_a) and not branch.can_review(no_group)
+        assert not other_branch.can_review(in_group_a) and not other_branch.can_review(no_group)
+        assert not leader.can_review(in_group_a) and not leader.can_review(no_group)

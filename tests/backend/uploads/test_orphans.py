@@ -5,19 +5,16 @@ from __future__ import annotations
 import os
 import time
 from datetime import UTC, datetime, timedelta
-from io import BytesIO
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from backend.db import unit_of_work
 from backend.extensions import db
-from backend.members.models import Member
-from backend.uploads.operations import purge_unattached_uploads, remove_orphaned_files, store_upload
-from backend.uploads.storage import new_storage_name, staged_upload, stored_path
-from tests.backend.uploads.files import PDF
-from tests.backend.uploads.helpers import stored_files
-from tests.factories import make_member
+from backend.uploads.models import Upload
+from backend.uploads.operations import purge_unattached_uploads, remove_orphaned_files
+from backend.uploads.storage import new_storage_name, stored_path
+from tests.factories import PDF, make_member, make_upload, stored_files
 
 DAY = 86400
 
@@ -41,10 +38,9 @@ def _orphan(root: Path, age: float) -> Path:
 
 def _stored(app, member_id: int, age: float) -> Path:
     """An upload a form attached long ago: its row stays, and so must its old file."""
+    upload_id = make_upload(app, member_id, name="a.pdf", attach=True)
     with app.app_context():
-        with staged_upload(BytesIO(PDF), "a.pdf") as staged, unit_of_work():
-            upload = store_upload(staged, member=db.session.get(Member, member_id), attach=True)
-        return _age(stored_path(upload.storage_name), age)
+        return _age(stored_path(db.session.get(Upload, upload_id).storage_name), age)
 
 
 def test_the_purge_removes_old_files_that_no_upload_row_names(app, union, upload_dir):

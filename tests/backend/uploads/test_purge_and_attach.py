@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import time
 from datetime import UTC, datetime, timedelta
-from io import BytesIO
 
 import pytest
 
@@ -14,20 +13,15 @@ from backend.errors import ValidationFailed
 from backend.extensions import db
 from backend.members.models import Member
 from backend.uploads.models import Upload
-from backend.uploads.operations import attach_uploads, purge_unattached_uploads, store_upload
-from backend.uploads.storage import staged_upload, stored_path
-from tests.backend.uploads.files import png_bytes
-from tests.backend.uploads.helpers import stored_files
-from tests.factories import get, make_member
+from backend.uploads.operations import attach_uploads, purge_unattached_uploads
+from backend.uploads.storage import stored_path
+from tests.factories import get, make_member, make_upload, png_bytes, stored_files
 
 T0 = datetime(2026, 11, 21, 1, 0, tzinfo=UTC)
 
 
 def _store(app, member_id: int, *, at: datetime, attach: bool = False) -> int:
-    with app.app_context(), staged_upload(BytesIO(png_bytes()), "a.png") as staged, unit_of_work():
-        upload = store_upload(staged, member=db.session.get(Member, member_id), attach=attach, now=at)
-        upload_id = upload.id
-    return upload_id
+    return make_upload(app, member_id, data=png_bytes(), name="a.png", attach=attach, now=at)
 
 
 def _purge(app, now: datetime) -> int:

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from io import BytesIO
-
 import pytest
 
 from backend.db import unit_of_work
 from backend.extensions import db
 from backend.members.models import Member
-from backend.staff.models import Role, Staff
+from backend.staff.models import Role
 from backend.uploads.models import Upload
-from backend.uploads.operations import UploadQuotaExceeded, attach_uploads, store_upload
-from backend.uploads.storage import staged_upload
-from tests.backend.uploads.files import PDF
-from tests.backend.uploads.helpers import stored_files
+from backend.uploads.operations import UploadQuotaExceeded, attach_uploads
 from tests.concurrency import WAIT, Held, Runner, backend_pid, someone_waits_for
 from tests.conftest import requires_postgres
-from tests.factories import count, make_member, make_staff
+from tests.factories import PDF, add_upload, count, make_member, make_staff, make_upload, stored_files
 
 
 @pytest.fixture
@@ -26,36 +21,26 @@ def two_files(app, monkeypatch):
     monkeypatch.setitem(app.config, "UPLOAD_MEMBER_PENDING_BYTES", 2 * len(PDF) + len(PDF) // 2)
 
 
-def _store(member_id: int, *, attach: bool = False) -> int:
-    with staged_upload(BytesIO(PDF), "证明.pdf") as staged:
-        return store_upload(staged, member=db.session.get(Member, member_id), attach=attach).id
-
-
-def _store_now(app, member_id: int, **kwargs) -> int:
-    with app.app_context(), unit_of_work():
-        return _store(member_id, **kwargs)
-
-
 def test_the_upload_that_would_pass_the_limit_is_refused_and_leaves_nothing(
     app, union, upload_dir, two_files
 ):
     member_id = make_member(app, union.group_a)
-    _store_now(app, member_id)
-    _store_now(app, member_id)
+    make_upload(app, member_id)
+    make_upload(app, member_id)
     with pytest.raises(UploadQuotaExceeded) as refused:
-        _store_now(app, member_id)
+        make_upload(app, member_id)
     assert refused.value.status == 429 and refused.value.code == "upload_quota_exceeded"
     assert count(app, Upload) == 2 and len(stored_files(upload_dir)) == 2
 
 
 def test_what_a_form_attached_no_longer_counts(app, union, upload_dir, two_files):
     member_id = make_member(app, union.group_a)
-    first, second = _store_now(app, member_id), _store_now(app, member_id)
+    first, second = make_upload(app, member_id), make_upload(app, member_id)
     with app.app_context(), unit_of_work():
         attach_uploads([first, second], member=db.session.get(Member, member_id))
-    _store_now(app, member_id)
-    _store_now(app, member_id)
-    _store_now(app, member_id, attach=True)  # attached at once, for a record saved with it
+    make_upload(app, member_id)
+    make_upload(app, member_id)
+    make_upload(app, member_id, attach=True)  # attached at once, for a record saved with it
     assert count(app, Upload) == 5
 
 
@@ -63,23 +48,22 @@ def test_each_member_has_their_own_room_and_staff_files_do_not_count(app, union,
     member_id, other_id = make_member(app, union.group_a), make_member(app, union.group_b)
     staff_id = make_staff(app, Role.officer, union.root)
     for _ in range(2):
-        _store_now(app, member_id)
-    _store_now(app, other_id)
+        make_upload(app, member_id)
+    make_upload(app, other_id)
     with app.app_context(), unit_of_work():
         for _ in range(3):
-            with staged_upload(BytesIO(PDF), "公告附件.pdf") as staged:
-                store_upload(staged, staff=db.session.get(Staff, staff_id), attach=True)
+            add_upload(staff_id=staff_id, name="公告附件.pdf", attach=True)
     assert count(app, Upload) == 6
 
 
 @requires_postgres
 def test_two_uploads_at_once_cannot_both_take_the_last_room(app, union, upload_dir, two_files):
     member_id = make_member(app, union.group_a)
-    _store_now(app, member_id)  # room for one more
-    first = Held(app, lambda: (_store(member_id), backend_pid()))
+    make_upload(app, member_id)  # room for one more
+    first = Held(app, lambda: (add_upload(member_id), backend_pid()))
     first.start()
     assert first.done.wait(WAIT)
-    second = Runner(app, lambda: _store(member_id))
+    second = Runner(app, lambda: add_upload(member_id))
     try:
         second.start()
         # The second waits on the member's row until the first commits, then counts its file too.
@@ -99,5 +83,5 @@ def test_a_quota_left_empty_or_zero_means_no_cap_not_no_uploads(app, union, uplo
     monkeypatch.setitem(app.config, "UPLOAD_MEMBER_PENDING_BYTES", setting)
     member_id = make_member(app, union.group_a)
     for _ in range(3):
-        _store_now(app, member_id)
+        make_upload(app, member_id)
     assert count(app, Upload) == 3

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from backend.uploads.sniff import clean_filename, sniff
-from tests.backend.uploads.files import EXE, HTML, JPEG_SIGNATURE_THEN_HTML, PDF, jpeg_bytes, png_bytes
+from tests.factories import EXE, HTML, JPEG_SIGNATURE_THEN_HTML, PDF, jpeg_bytes, png_bytes
 
 
 def _sniff(tmp_path, data: bytes, name: str = "file") -> str | None:

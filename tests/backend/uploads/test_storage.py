@@ -22,10 +22,8 @@ from backend.uploads.storage import (
     staged_uploads,
     stored_path,
 )
-from tests.backend.uploads.files import HTML, PDF, png_bytes
-from tests.backend.uploads.helpers import stored_files
 from tests.conftest import ON_POSTGRES
-from tests.factories import count, make_member
+from tests.factories import HTML, PDF, count, make_member, make_upload, png_bytes, stored_files
 
 
 class DroppedConnection:
@@ -42,17 +40,10 @@ class DroppedConnection:
         return chunk
 
 
-def _store(app, data: bytes, name: str, member_id: int) -> int:
-    with app.app_context(), staged_upload(BytesIO(data), name) as staged, unit_of_work():
-        upload = store_upload(staged, member=db.session.get(Member, member_id))
-        upload_id = upload.id
-    return upload_id
-
-
 def test_a_stored_file_keeps_its_bytes_under_a_random_name(app, union, upload_dir):
     member_id = make_member(app, union.group_a)
     data = png_bytes()
-    upload_id = _store(app, data, "我的照片.png", member_id)
+    upload_id = make_upload(app, member_id, data=data, name="我的照片.png")
 
     with app.app_context():
         upload = db.session.get(Upload, upload_id)
@@ -66,7 +57,7 @@ def test_a_stored_file_keeps_its_bytes_under_a_random_name(app, union, upload_di
 
 
 def test_a_png_sent_as_pdf_is_stored_as_png(app, union, upload_dir):
-    upload_id = _store(app, png_bytes(), "扫描件.pdf", make_member(app, union.group_a))
+    upload_id = make_upload(app, make_member(app, union.group_a), data=png_bytes(), name="扫描件.pdf")
     with app.app_context():
         upload = db.session.get(Upload, upload_id)
         assert (upload.content_type, upload.filename) == ("image/png", "扫描件.png")

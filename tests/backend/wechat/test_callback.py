@@ -14,7 +14,6 @@ from backend.extensions import db
 from backend.members.models import WechatAccount
 from backend.notifications.models import HandledPush, SubscriptionCredit, SubscriptionGrant
 from backend.wechat.gateway import encrypt_message
-from tests.backend.notifications.helpers import ANNOUNCEMENT_TEMPLATE
 from tests.backend.wechat.pushes import (
     AES_KEY,
     TOKEN,
@@ -24,26 +23,20 @@ from tests.backend.wechat.pushes import (
     safe_mode_push,
     signed,
 )
-from tests.factories import api_login, auth, bound_member, count, make_union
+from tests.factories import (
+    ANNOUNCEMENT_TEMPLATE,
+    api_login,
+    auth,
+    bound_member,
+    count,
+    make_union,
+    our_credit,
+)
 
 
 @pytest.fixture
 def callback_on(app, monkeypatch):
     monkeypatch.setitem(app.config, "WECHAT_TOKEN", TOKEN)
-
-
-def credit(app, openid: str) -> int:
-    with app.app_context():
-        return (
-            db.session.scalar(
-                sa.select(SubscriptionCredit.count)
-                .join(WechatAccount, WechatAccount.id == SubscriptionCredit.wechat_account_id)
-                .where(
-                    WechatAccount.openid == openid, SubscriptionCredit.template_id == ANNOUNCEMENT_TEMPLATE
-                )
-            )
-            or 0
-        )
 
 
 def test_url_verification_echoes(client, callback_on):
@@ -77,17 +70,17 @@ def test_popup_accepts_add_credits_object_or_array(app, client, emu, callback_on
     assert response.status_code == 200 and response.get_data(as_text=True) == "success"
     items = [item, {"TemplateId": activity, "SubscribeStatusString": "reject", "PopupScene": "0"}]
     push(client, event("wx-pop", "subscribe_msg_popup_event", items))
-    assert credit(app, "wx-pop") == 2
+    assert our_credit(app, openid="wx-pop") == 2
 
 
 def test_change_reject_sets_credit_to_zero(app, client, emu, callback_on):
     api_login(client, emu, "wx-chg")
     accept = {"TemplateId": ANNOUNCEMENT_TEMPLATE, "SubscribeStatusString": "accept"}
     push(client, event("wx-chg", "subscribe_msg_popup_event", [accept, accept]))
-    assert credit(app, "wx-chg") == 2
+    assert our_credit(app, openid="wx-chg") == 2
     reject = {"TemplateId": ANNOUNCEMENT_TEMPLATE, "SubscribeStatusString": "reject"}
     push(client, event("wx-chg", "subscribe_msg_change_event", reject))
-    assert credit(app, "wx-chg") == 0
+    assert our_credit(app, openid="wx-chg") == 0
 
 
 def test_sent_event_and_unknown_events_are_accepted(client, callback_on):
@@ -131,11 +124,11 @@ def test_safe_mode_push_is_decrypted(app, client, emu, callback_on, monkeypatch)
     params["msg_signature"] = body["MsgSignature"]
     envelope = {"ToUserName": "gh_union", "Encrypt": body["Encrypt"]}
     assert push(client, envelope, **params).status_code == 200
-    assert credit(app, "wx-safe") == 1
+    assert our_credit(app, openid="wx-safe") == 1
 
     params["msg_signature"] = "0" * 40
     tampered = push(client, envelope, **params)
-    assert tampered.status_code == 403 and credit(app, "wx-safe") == 1
+    assert tampered.status_code == 403 and our_credit(app, openid="wx-safe") == 1
 
 
 # --- pushes WeChat repeats --------------------------------------------------------------------------
@@ -147,7 +140,7 @@ def test_a_push_repeated_by_wechat_is_answered_and_applied_once(app, client, emu
     for _ in range(4):  # the first delivery and WeChat's three retries
         response = push(client, message)
         assert response.status_code == 200 and response.get_data(as_text=True) == "success"
-    assert credit(app, "wx-rep") == 1
+    assert our_credit(app, openid="wx-rep") == 1
     assert count(app, SubscriptionGrant) == 1 and count(app, HandledPush) == 1  # the key is in the database
     # The repeats did not stand in for the client's report of the same tap: it still pairs.
     body = {"results": {ANNOUNCEMENT_TEMPLATE: "accept"}}
@@ -163,7 +156,7 @@ def test_a_repeated_safe_mode_push_is_applied_once_whatever_its_envelope(
     message = popup("wx-safe-rep", ANNOUNCEMENT_TEMPLATE)
     assert safe_mode_push(app, client, message, "nonce-a").get_data(as_text=True) == "success"
     assert safe_mode_push(app, client, message, "nonce-b").get_data(as_text=True) == "success"
-    assert credit(app, "wx-safe-rep") == 1
+    assert our_credit(app, openid="wx-safe-rep") == 1
 
 
 def test_pushes_that_differ_in_time_or_content_are_each_applied(app, client, emu, callback_on):
@@ -172,7 +165,7 @@ def test_pushes_that_differ_in_time_or_content_are_each_applied(app, client, emu
     push(client, popup("wx-two", ANNOUNCEMENT_TEMPLATE, at=at))
     push(client, popup("wx-two", ANNOUNCEMENT_TEMPLATE, at=at + 30))  # a second tap
     push(client, popup("wx-two", ANNOUNCEMENT_TEMPLATE, "reject", at=at + 30))
-    assert credit(app, "wx-two") == 2 and count(app, HandledPush) == 3
+    assert our_credit(app, openid="wx-two") == 2 and count(app, HandledPush) == 3
 
 
 def test_a_repeated_cancellation_does_not_delete_the_account_made_since(app, client, emu, callback_on):
@@ -203,7 +196,7 @@ def test_a_push_long_after_the_client_report_is_another_tap(app, client, emu, ca
         grant.received_at -= window + timedelta(seconds=1)  # the report came 10 min 1 s before the push
         db.session.commit()
     push(client, popup("wx-late", ANNOUNCEMENT_TEMPLATE))
-    assert credit(app, "wx-late") == 2
+    assert our_credit(app, openid="wx-late") == 2
 
 
 def test_a_push_for_an_unknown_openid_is_answered_and_changes_nothing(app, client, callback_on):
