@@ -11,8 +11,7 @@ from backend.db import unit_of_work
 from backend.extensions import db
 from backend.members.models import Member
 from backend.notifications.models import DeliveryState, Notification
-from tests.backend.announcements.helpers import make_announcement
-from tests.factories import make_member
+from tests.factories import make_announcement, make_member
 
 
 def _published(app, union, staff_id, members):
