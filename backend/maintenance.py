@@ -3,7 +3,8 @@
 - login tokens expired more than ``token_days`` ago;
 - uploads that nothing attached within a day (and half-received files);
 - ``Idempotency-Key`` answers older than 24 hours;
-- subscribe grants and handled WeChat pushes older than their retention (7 days).
+- subscribe grants and handled WeChat pushes older than their retention (7 days);
+- the signatures of WeChat pushes older than 10 minutes (their timestamps are refused by then).
 
 Each step is its own transaction, so one failing step does not keep the others from running.
 """
@@ -19,6 +20,7 @@ from backend.idempotency import purge_expired_idempotency_keys
 from backend.members.auth import purge_expired_tokens
 from backend.notifications.subscriptions import purge_subscription_records
 from backend.uploads.operations import purge_unattached_uploads
+from backend.wechat.replay import purge_push_nonces
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ def purge_expired(*, token_days: int = 30) -> dict[str, int]:
         "uploads": purge_unattached_uploads,
         "idempotency_keys": purge_expired_idempotency_keys,
         "subscription_records": lambda: sum(purge_subscription_records().values()),
+        "push_nonces": purge_push_nonces,
     }
     counts: dict[str, int] = {}
     failed: list[str] = []

@@ -7,6 +7,7 @@ from backend.members.models import ApiToken, Group, GroupChange, JoinRequest, Me
 from backend.notifications.models import HandledPush, Notification, SubscriptionCredit, SubscriptionGrant
 from backend.staff.models import Staff
 from backend.uploads.models import Upload
+from backend.wechat.models import PushNonce
 
 __all__ = [
     "Announcement",
@@ -20,6 +21,7 @@ __all__ = [
     "JoinRequest",
     "Member",
     "Notification",
+    "PushNonce",
     "Staff",
     "SubscriptionCredit",
     "SubscriptionGrant",

@@ -2,8 +2,9 @@
 
 Who sees what: an active member sees announcements to the whole union and to their group or any group
 above it (an announcement to a branch reaches every group below it), plus any they were sent while in
-another group. Unbound, pending and left accounts see only whole-union announcements. Anything else
-is 404, exactly like a missing id; a withdrawn one that the caller could have read is 410.
+another group. Announcements are for active members of the audience: an unbound account, a pending
+member and one who left get an empty list and 404 for every id, whole-union announcements included.
+Anything else is 404, exactly like a missing id; a withdrawn one that the caller could have read is 410.
 """
 
 from __future__ import annotations

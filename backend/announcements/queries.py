@@ -38,16 +38,19 @@ class AnnouncementWithdrawn(DomainError):
 
 
 def _reader(member: Member | None) -> Member | None:
-    """Only active members read group announcements; unbound, pending and left accounts see the
-    whole-union ones (API.md lets them browse public lists)."""
+    """The member who may read announcements: only an active one. Announcements are for active
+    members of the audience (API.md), so an unbound account, a pending member (their join request
+    not yet approved) and one who left read none, not even the whole-union ones: what a union tells
+    its members is not for whoever opens the mini-program."""
     return member if member is not None and member.status == MemberStatus.active else None
 
 
 def _audience_includes(member: Member | None) -> sa.ColumnElement[bool]:
     """Whole union; or a chosen group that is the member's group or above it (a branch reaches all
-    groups below it); or the member was among the recipients when it was published (转会 since)."""
+    groups below it); or the member was among the recipients when it was published (转会 since).
+    Nothing at all without a reader (see `_reader`)."""
     if member is None:
-        return Announcement.whole_union.is_(True)
+        return sa.false()
     sent = aliased(AnnouncementRecipient)  # the list query joins the member's own row too
     return sa.or_(
         Announcement.whole_union.is_(True),
@@ -112,6 +115,9 @@ def attachment_readable_by(upload_id: int, member: Member | None) -> bool:
     The same audience rule as `announcement_for_member`; a withdrawn announcement's files are no
     longer served (no 410 here: a file link is answered like a missing one).
     """
+    reader = _reader(member)
+    if reader is None:
+        return False
     return bool(
         db.session.scalar(
             sa.select(
@@ -119,7 +125,7 @@ def attachment_readable_by(upload_id: int, member: Member | None) -> bool:
                     announcement_attachments.c.upload_id == upload_id,
                     announcement_attachments.c.announcement_id == Announcement.id,
                     Announcement.status == AnnouncementStatus.published,
-                    _audience_includes(_reader(member)),
+                    _audience_includes(reader),
                 )
             )
         )

@@ -5,7 +5,9 @@ as ``(template_id, status)`` pairs. The rules:
 
 - ``subscribe_msg_popup_event``: each ``accept`` of a configured template is one tap, recorded as a
   grant from WeChat's push (paired with the mini-program's own report of the same tap, if any:
-  backend/notifications/subscriptions.py);
+  backend/notifications/subscriptions.py). Only the first ``POPUP_MAX_ITEMS`` items of one push count:
+  the popup (``wx.requestSubscribeMessage``) asks for at most 3 templates at once, so a longer ``List``
+  is not a worker's tap, and a push must not mint credits by the thousand;
 - ``subscribe_msg_change_event``: a ``reject`` means the member turned the template off in WeChat's
   settings; its credits become 0;
 - a template not in WECHAT_TEMPLATES is not ours and is ignored, and so is an openid we do not know.
@@ -16,6 +18,7 @@ operations.py (credits, templates) and subscriptions.py (grants), and operations
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 from backend.members.models import WechatAccount
@@ -24,7 +27,12 @@ from backend.notifications.models import GrantSource
 from backend.notifications.operations import kind_of_template, set_credit
 from backend.notifications.subscriptions import record_accepts
 
-__all__ = ["apply_subscription_changes", "record_popup_accepts"]
+__all__ = ["POPUP_MAX_ITEMS", "apply_subscription_changes", "record_popup_accepts"]
+
+log = logging.getLogger(__name__)
+
+# WeChat's popup shows at most 3 templates; room to spare for a future change, none for a flood.
+POPUP_MAX_ITEMS = 10
 
 
 def _account(openid: str) -> WechatAccount | None:
@@ -32,13 +40,21 @@ def _account(openid: str) -> WechatAccount | None:
 
 
 def record_popup_accepts(openid: str, results: Iterable[tuple[str, str]]) -> bool:
-    """A popup push: one grant (source ``push``) per ``accept`` of a known template, duplicates
-    included (two taps in one push are two credits). False when the openid is not one of ours."""
+    """A popup push: one grant (source ``push``) per ``accept`` of a known template among its first
+    ``POPUP_MAX_ITEMS`` items, duplicates included (two taps in one push are two credits); the items
+    past the cap are ignored and logged. False when the openid is not one of ours."""
     account = _account(openid)
     if account is None:
         return False
+    items = list(results)
+    if len(items) > POPUP_MAX_ITEMS:
+        log.warning("popup push with %d items; only the first %d count", len(items), POPUP_MAX_ITEMS)
     known = kind_of_template()
-    accepted = [template_id for template_id, status in results if template_id in known and status == "accept"]
+    accepted = [
+        template_id
+        for template_id, status in items[:POPUP_MAX_ITEMS]
+        if template_id in known and status == "accept"
+    ]
     if accepted:
         record_accepts(account, accepted, source=GrantSource.push)
     return True

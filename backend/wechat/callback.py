@@ -1,22 +1,31 @@
 """WeChat's message push (消息推送) at ``/wechat/callback``: URL verification and event pushes.
 
 - ``GET`` answers the console's URL verification: ``echostr`` back when ``signature`` is
-  sha1(sorted(WECHAT_TOKEN, timestamp, nonce)); 403 otherwise.
-- ``POST`` takes JSON-mode pushes, plain or safe mode (``encrypt_type=aes``: the body is
-  ``{"ToUserName", "Encrypt"}`` and ``msg_signature`` signs the ciphertext; WECHAT_AES_KEY decrypts).
+  sha1(sorted(WECHAT_TOKEN, timestamp, nonce)) and the timestamp is fresh; 403 otherwise.
+- ``POST`` takes JSON-mode pushes. What is checked, in order (403 on each, nothing applied):
+  the ``signature`` (``invalid_signature``); the ``timestamp``, within 5 minutes of our clock either way
+  (``stale_push``); with WECHAT_AES_KEY set, that the body is encrypted (safe mode: ``{"ToUserName",
+  "Encrypt"}``, ``msg_signature`` signs the ciphertext and WECHAT_AES_KEY decrypts it), a plain body
+  being refused (``encryption_required``); and that the signature was not seen before with other
+  content (``replayed_push``; with the same content it is WeChat's retry, answered below). Stale and
+  replayed pushes: backend/wechat/replay.py. Without
+  WECHAT_AES_KEY only plain pushes are taken (an encrypted one is a 400).
   Handled events: ``subscribe_msg_popup_event`` (each ``accept`` is one credit, unless the
-  mini-program already reported the same tap: backend/notifications/subscriptions.py),
+  mini-program already reported the same tap: backend/notifications/subscriptions.py; at most
+  ``POPUP_MAX_ITEMS`` items of one popup count: backend/notifications/subscribe_events.py),
   ``subscribe_msg_change_event`` (``reject``: the member turned the template off, credits 0),
   ``subscribe_msg_sent_event`` (logged), ``user_authorization_cancellation`` /
   ``user_authorization_revoke`` (the same account deletion as ``DELETE /me``). ``List`` may be an
   object or an array. The answer is ``success``. This module only decodes and dispatches: the rules
   are backend/notifications/subscribe_events.py's and backend/members/privacy.py's.
-- A push WeChat re-sends (it got no quick answer; same FromUserName, CreateTime, Event and content) is
-  answered ``success`` and not applied again: a digest of each push applied is kept in the database
-  (``handled_pushes``), so this holds across any number of web processes.
+- A push WeChat re-sends (it got no quick answer; the same content, FromUserName, CreateTime, Event
+  and ``List`` alike) is answered ``success`` and not applied again: a digest of the whole decoded
+  push is kept in the database (``handled_pushes``), so this holds across any number of web processes,
+  and two pushes that differ in anything, even with the same CreateTime, are each applied.
 
-Without WECHAT_TOKEN the callback does not exist (404). Signature checks and decryption are the
-gateway's (the only module that imports wechatpy).
+The query string (signature, timestamp, nonce) must not reach the access log: gunicorn.conf.py and the
+proxy configuration keep it out. Without WECHAT_TOKEN the callback does not exist (404). Signature
+checks and decryption are the gateway's (the only module that imports wechatpy).
 """
 
 from __future__ import annotations
@@ -31,8 +40,9 @@ from backend.db import unit_of_work
 from backend.errors import DomainError, NotFound
 from backend.members.privacy import delete_cancelled_account
 from backend.notifications.subscribe_events import apply_subscription_changes, record_popup_accepts
-from backend.notifications.subscriptions import first_delivery
+from backend.notifications.subscriptions import first_delivery, push_digest
 from backend.wechat.gateway import WechatSignatureError, decrypt_message, verify_signature
+from backend.wechat.replay import claim_nonce, is_fresh
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +55,24 @@ class InvalidSignature(DomainError):
     status = 403
     code = "invalid_signature"
     message = "签名校验失败"
+
+
+class StalePush(DomainError):
+    status = 403
+    code = "stale_push"
+    message = "推送时间戳超出允许范围"
+
+
+class EncryptionRequired(DomainError):
+    status = 403
+    code = "encryption_required"
+    message = "已配置消息加解密密钥，只接收安全模式的加密推送"
+
+
+class ReplayedPush(DomainError):
+    status = 403
+    code = "replayed_push"
+    message = "该推送签名已用于另一条推送"
 
 
 class BadPush(DomainError):
@@ -65,6 +93,8 @@ def _check(token: str) -> None:
     signature, timestamp, nonce = args.get("signature", ""), args.get("timestamp", ""), args.get("nonce", "")
     if not (signature and timestamp and nonce) or not verify_signature(token, signature, timestamp, nonce):
         raise InvalidSignature()
+    if not is_fresh(timestamp):
+        raise StalePush()
 
 
 @blp.get("/wechat/callback")
@@ -78,9 +108,11 @@ def verify_url() -> Response:
 def receive_push() -> Response:
     token = _token()
     _check(token)
-    message = _parse(request.get_data())
-    if request.args.get("encrypt_type") == "aes" or "Encrypt" in message:
-        message = _decrypt(token, message)
+    message = _content(token, _parse(request.get_data()))
+    with unit_of_work():
+        # Its own transaction: the signature stays bound to this content even if handling fails below.
+        if not claim_nonce(request.args["signature"], push_digest(message)):
+            raise ReplayedPush()
     with unit_of_work():
         # The key and the push's effects commit together: a push whose handling failed left no key.
         if first_delivery(message):
@@ -100,15 +132,25 @@ def _parse(raw: bytes) -> dict[str, Any]:
     return message
 
 
-def _decrypt(token: str, message: dict[str, Any]) -> dict[str, Any]:
+def _content(token: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The push itself: the decrypted ``Encrypt`` when WECHAT_AES_KEY is set (the only kind of body
+    taken then: a plain one proves nothing beyond the query's signature), else the plain body."""
     aes_key = current_app.config.get("WECHAT_AES_KEY")
-    if not aes_key:
+    if aes_key:
+        if "Encrypt" not in body:
+            raise EncryptionRequired()
+        return _decrypt(token, str(aes_key), body)
+    if request.args.get("encrypt_type") == "aes" or "Encrypt" in body:
         raise BadPush("未配置消息加解密密钥")
+    return body
+
+
+def _decrypt(token: str, aes_key: str, message: dict[str, Any]) -> dict[str, Any]:
     args = request.args
     try:
         plaintext = decrypt_message(
             token=token,
-            aes_key=str(aes_key),
+            aes_key=aes_key,
             appid=current_app.config["WECHAT_APPID"],
             message=message,
             msg_signature=args.get("msg_signature", ""),

@@ -161,15 +161,38 @@ def test_invalid_query_is_422(app, client, emu, union, query):
     assert response.get_json()["error"] == "validation_error"
 
 
-def test_unbound_account_sees_only_whole_union_announcements(app, client, emu, union, root_officer):
+def _sees_nothing(client, token, *announcement_ids):
+    assert _titles(client, token) == []
+    for announcement_id in announcement_ids:
+        response = client.get(f"/api/v1/announcements/{announcement_id}", headers=auth(token))
+        assert response.status_code == 404 and response.get_json()["error"] == "not_found"
+
+
+def test_an_unbound_account_sees_no_announcements_not_even_whole_union_ones(
+    app, client, emu, union, root_officer
+):
     token = api_login(client, emu, "wx-stranger")
     public = make_announcement(app, root_officer, title="全体", whole_union=True)
     group = make_announcement(app, root_officer, title="甲一组", group_ids=[union.group_a])
+    withdrawn = make_announcement(app, root_officer, title="已撤回", whole_union=True)
+    act(app, withdrawn, "withdraw", root_officer)
 
-    assert _titles(client, token) == ["全体"]
-    assert client.get(f"/api/v1/announcements/{group}", headers=auth(token)).status_code == 404
-    detail = client.get(f"/api/v1/announcements/{public}", headers=auth(token))
-    assert detail.status_code == 200 and detail.get_json()["read"] is False
+    _sees_nothing(client, token, public, group, withdrawn)  # withdrawn: 404, it was never theirs to read
+    assert count(app, AnnouncementRecipient) == 0
+
+
+def test_a_pending_member_sees_no_announcements(app, client, emu, union, root_officer):
+    token = api_login(client, emu, "wx-applicant")
+    response = client.post(
+        "/api/v1/me/binding",
+        json={"name": "新职工", "employee_no": "N0001", "group_id": union.group_a},
+        headers=auth(token),
+    )
+    assert response.get_json()["status"] == "pending"
+    public = make_announcement(app, root_officer, title="全体", whole_union=True)
+    group = make_announcement(app, root_officer, title="甲一组", group_ids=[union.group_a])
+
+    _sees_nothing(client, token, public, group)
     assert count(app, AnnouncementRecipient) == 0
 
 
@@ -200,17 +223,16 @@ def test_after_a_transfer_a_member_keeps_what_they_were_sent_but_not_the_old_gro
     assert client.get(f"/api/v1/announcements/{sent}", headers=auth(token)).status_code == 200
 
 
-def test_a_member_who_left_sees_only_whole_union_announcements(app, client, emu, union, root_officer):
+def test_a_member_who_left_sees_no_announcements(app, client, emu, union, root_officer):
     from backend.db import unit_of_work
     from backend.members.models import Member, MemberStatus
     from backend.members.operations import set_member_status
 
     member_id, _ = bound_member(app, client, emu, union.group_a, openid="wx-leaver")
     group = make_announcement(app, root_officer, title="甲一组", group_ids=[union.group_a])
-    make_announcement(app, root_officer, title="全体", whole_union=True)
+    public = make_announcement(app, root_officer, title="全体", whole_union=True)
     with app.app_context(), unit_of_work():
         set_member_status(db.session.get(Member, member_id), MemberStatus.left, staff=None)
     token = api_login(client, emu, "wx-leaver")
 
-    assert _titles(client, token) == ["全体"]
-    assert client.get(f"/api/v1/announcements/{group}", headers=auth(token)).status_code == 404
+    _sees_nothing(client, token, group, public)  # even the one they were sent while a member

@@ -234,17 +234,27 @@ def test_a_draft_announcements_attachments_are_not_served_to_members(
     assert client.get(f"/api/v1/uploads/{upload_id}", headers=auth(reader)).status_code == 404
 
 
-def test_whole_union_attachments_reach_accounts_not_yet_bound(
+def test_announcement_attachments_are_not_served_to_accounts_that_are_not_active_members(
     app, client, emu, union, root_officer, upload_dir
 ):
+    from backend.db import unit_of_work
+    from backend.extensions import db
+    from backend.members.models import Member, MemberStatus
+    from backend.members.operations import set_member_status
+
     stranger = api_login(client, emu, "wx-stranger")
+    leaver_id, _ = bound_member(app, client, emu, union.group_a, openid="wx-leaver")
     _, public = _published_with_attachment(app, root_officer, whole_union=True)
     _, group_only = _published_with_attachment(app, root_officer, group_ids=[union.group_a])
+    with app.app_context(), unit_of_work():
+        set_member_status(db.session.get(Member, leaver_id), MemberStatus.left, staff=None)
+    leaver = api_login(client, emu, "wx-leaver")
 
-    response = client.get(f"/api/v1/uploads/{public}", headers=auth(stranger))
-    assert response.status_code == 200
-    response.close()
-    assert client.get(f"/api/v1/uploads/{group_only}", headers=auth(stranger)).status_code == 404
+    for token in (stranger, leaver):
+        for upload_id in (public, group_only):
+            response = client.get(f"/api/v1/uploads/{upload_id}", headers=auth(token))
+            response.close()  # a file answer holds the file open
+            assert response.status_code == 404 and response.get_json()["error"] == "not_found"
 
 
 def test_a_file_missing_from_disk_is_404_not_500(app, client, emu, union, upload_dir):

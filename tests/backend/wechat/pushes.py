@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import secrets
 import time
 from typing import Any
 
@@ -18,8 +19,13 @@ TOKEN = "callback-token"
 AES_KEY = base64.b64encode(b"k" * 32).decode().rstrip("=")
 
 
-def signed(token: str = TOKEN, nonce: str = "nonce123", **extra: str) -> dict[str, str]:
-    timestamp = str(int(time.time()))
+def signed(
+    token: str = TOKEN, nonce: str | None = None, *, at: float | None = None, **extra: str
+) -> dict[str, str]:
+    """A callback query string as WeChat signs it: a fresh nonce each time (as WeChat draws one per
+    push), the timestamp now unless ``at`` says when."""
+    timestamp = str(int(time.time() if at is None else at))
+    nonce = nonce or str(secrets.randbelow(10**10))
     signature = hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
     return {"signature": signature, "timestamp": timestamp, "nonce": nonce, **extra}
 
@@ -50,9 +56,17 @@ def popup(openid: str, template_id: str, status: str = "accept", *, at: int | No
     return event(openid, "subscribe_msg_popup_event", item, at=at)
 
 
-def safe_mode_push(app: Flask, client: FlaskClient, message: dict[str, Any], nonce: str) -> TestResponse:
-    """The message encrypted (safe mode); each nonce gives a different envelope for the same content."""
-    params = signed(nonce=nonce, encrypt_type="aes")
+def safe_mode_push(
+    app: Flask,
+    client: FlaskClient,
+    message: dict[str, Any],
+    nonce: str | None = None,
+    *,
+    query: dict[str, str] | None = None,
+) -> TestResponse:
+    """The message encrypted (safe mode); each nonce gives a different envelope for the same content.
+    ``query`` (a signed query string) is used instead of a fresh one when given."""
+    params = dict(query or signed(nonce=nonce, encrypt_type="aes"))
     body = encrypt_message(
         token=TOKEN,
         aes_key=AES_KEY,

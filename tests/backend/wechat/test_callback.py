@@ -7,13 +7,17 @@ import time
 from datetime import timedelta
 
 import pytest
+import redis
 import sqlalchemy as sa
 
 from backend.audit.models import AuditLog
 from backend.extensions import db
 from backend.members.models import WechatAccount
 from backend.notifications.models import HandledPush, SubscriptionCredit, SubscriptionGrant
+from backend.notifications.subscribe_events import POPUP_MAX_ITEMS
 from backend.wechat.gateway import encrypt_message
+from backend.wechat.models import PushNonce
+from backend.wechat.replay import NONCE_TTL
 from tests.backend.wechat.pushes import (
     AES_KEY,
     TOKEN,
@@ -23,6 +27,7 @@ from tests.backend.wechat.pushes import (
     safe_mode_push,
     signed,
 )
+from tests.conftest import TEST_REDIS_URL, requires_redis
 from tests.factories import (
     ANNOUNCEMENT_TEMPLATE,
     api_login,
@@ -203,3 +208,146 @@ def test_a_push_for_an_unknown_openid_is_answered_and_changes_nothing(app, clien
     response = push(client, popup("wx-nobody", ANNOUNCEMENT_TEMPLATE))
     assert response.status_code == 200 and response.get_data(as_text=True) == "success"
     assert count(app, SubscriptionGrant) == 0 and count(app, SubscriptionCredit) == 0
+
+
+def test_pushes_with_the_same_create_time_from_two_workers_are_each_applied(app, client, emu, callback_on):
+    # The digest covers the whole push: CreateTime (one-second resolution) alone would merge these.
+    api_login(client, emu, "wx-one")
+    api_login(client, emu, "wx-two")
+    at = int(time.time())
+    for openid in ("wx-one", "wx-two"):
+        assert push(client, popup(openid, ANNOUNCEMENT_TEMPLATE, at=at)).get_data(as_text=True) == "success"
+    assert (our_credit(app, openid="wx-one"), our_credit(app, openid="wx-two")) == (1, 1) and count(
+        app, HandledPush
+    ) == 2
+
+
+# --- forged, stale and replayed pushes ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("skew", [-310, 310, -86400])
+def test_a_push_whose_timestamp_is_more_than_five_minutes_off_is_refused(app, client, emu, callback_on, skew):
+    api_login(client, emu, "wx-stale")
+    response = push(client, popup("wx-stale", ANNOUNCEMENT_TEMPLATE), **signed(at=time.time() + skew))
+    assert response.status_code == 403 and response.get_json()["error"] == "stale_push"
+    assert (
+        our_credit(app, openid="wx-stale") == 0
+        and count(app, HandledPush) == 0
+        and count(app, PushNonce) == 0
+    )
+    verification = client.get("/wechat/callback", query_string=signed(at=time.time() + skew, echostr="x"))
+    assert verification.status_code == 403 and verification.get_json()["error"] == "stale_push"
+
+
+@pytest.mark.parametrize("skew", [-290, 290])
+def test_a_push_within_five_minutes_of_our_clock_is_taken(app, client, emu, callback_on, skew):
+    api_login(client, emu, "wx-skew")
+    response = push(client, popup("wx-skew", ANNOUNCEMENT_TEMPLATE), **signed(at=time.time() + skew))
+    assert response.status_code == 200 and our_credit(app, openid="wx-skew") == 1
+
+
+def test_a_captured_url_cannot_carry_another_body(app, client, emu, callback_on):
+    union = make_union(app)
+    bound_member(app, client, emu, union.group_a, openid="wx-victim")
+    params = signed()  # what an access log would have shown
+    genuine = popup("wx-victim", ANNOUNCEMENT_TEMPLATE)
+    assert push(client, genuine, **params).get_data(as_text=True) == "success"
+
+    forged_credit = popup("wx-victim", ANNOUNCEMENT_TEMPLATE, at=genuine["CreateTime"] + 1)
+    forged_deletion = event("wx-victim", "user_authorization_cancellation", None)
+    forged_deletion["OpenID"] = "wx-victim"
+    for forged in (forged_credit, forged_deletion):
+        response = push(client, forged, **params)
+        assert response.status_code == 403 and response.get_json()["error"] == "replayed_push"
+    assert our_credit(app, openid="wx-victim") == 1 and count(app, WechatAccount) == 1
+    assert count(app, HandledPush) == 1 and count(app, PushNonce) == 1
+
+    # The genuine push again under its own URL (WeChat's retry of it) is answered, and not applied twice.
+    again = push(client, genuine, **params)
+    assert again.status_code == 200 and again.get_data(as_text=True) == "success"
+    assert our_credit(app, openid="wx-victim") == 1
+
+
+def test_while_redis_is_down_the_database_remembers_the_nonces(app, client, emu, callback_on, monkeypatch):
+    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens there
+    api_login(client, emu, "wx-noredis")
+    params = signed()
+    assert push(client, popup("wx-noredis", ANNOUNCEMENT_TEMPLATE), **params).status_code == 200
+    forged = popup("wx-noredis", ANNOUNCEMENT_TEMPLATE, "reject")
+    assert push(client, forged, **params).status_code == 403
+    assert count(app, PushNonce) == 1 and our_credit(app, openid="wx-noredis") == 1
+
+
+@requires_redis
+def test_with_redis_the_nonces_are_kept_there_for_ten_minutes(app, client, emu, callback_on, monkeypatch):
+    monkeypatch.setitem(app.config, "REDIS_URL", TEST_REDIS_URL)
+    api_login(client, emu, "wx-redis")
+    params = signed()
+    key = f"wechat:{app.config['WECHAT_APPID']}:push_nonce:{params['signature']}"
+    store = redis.Redis.from_url(TEST_REDIS_URL)
+    try:
+        genuine = popup("wx-redis", ANNOUNCEMENT_TEMPLATE)
+        assert push(client, genuine, **params).get_data(as_text=True) == "success"
+        forged = popup("wx-redis", ANNOUNCEMENT_TEMPLATE, at=genuine["CreateTime"] + 1)
+        response = push(client, forged, **params)
+        assert response.status_code == 403 and response.get_json()["error"] == "replayed_push"
+        assert push(client, genuine, **params).get_data(as_text=True) == "success"
+        assert our_credit(app, openid="wx-redis") == 1
+        assert count(app, PushNonce) == 0  # not in the database
+        assert NONCE_TTL - 5 <= store.ttl(key) <= NONCE_TTL == 600
+    finally:
+        store.delete(key)
+        store.close()
+
+
+def test_with_an_aes_key_only_encrypted_pushes_are_taken(app, client, emu, callback_on, monkeypatch):
+    monkeypatch.setitem(app.config, "WECHAT_AES_KEY", AES_KEY)
+    api_login(client, emu, "wx-plain")
+    message = popup("wx-plain", ANNOUNCEMENT_TEMPLATE)
+    for params in (signed(), signed(encrypt_type="aes")):
+        response = push(client, message, **params)
+        assert response.status_code == 403 and response.get_json()["error"] == "encryption_required"
+    assert our_credit(app, openid="wx-plain") == 0 and count(app, HandledPush) == 0
+    assert safe_mode_push(app, client, message).get_data(as_text=True) == "success"
+    assert our_credit(app, openid="wx-plain") == 1
+
+
+def test_in_safe_mode_only_the_encrypted_content_counts(app, client, emu, callback_on, monkeypatch):
+    # 兼容模式 sends the plaintext beside the ciphertext: only what msg_signature covers is believed.
+    monkeypatch.setitem(app.config, "WECHAT_AES_KEY", AES_KEY)
+    api_login(client, emu, "wx-inside")
+    api_login(client, emu, "wx-beside")
+    params = signed(encrypt_type="aes")
+    body = encrypt_message(
+        token=TOKEN,
+        aes_key=AES_KEY,
+        appid=app.config["WECHAT_APPID"],
+        plaintext=json.dumps(popup("wx-inside", ANNOUNCEMENT_TEMPLATE)),
+        timestamp=params["timestamp"],
+        nonce=params["nonce"],
+    )
+    params["msg_signature"] = body["MsgSignature"]
+    envelope = {**popup("wx-beside", ANNOUNCEMENT_TEMPLATE), "Encrypt": body["Encrypt"]}
+    assert push(client, envelope, **params).get_data(as_text=True) == "success"
+    assert (our_credit(app, openid="wx-inside"), our_credit(app, openid="wx-beside")) == (1, 0)
+
+
+def test_a_safe_mode_push_sent_again_as_it_was_is_answered_and_applied_once(
+    app, client, emu, callback_on, monkeypatch
+):
+    monkeypatch.setitem(app.config, "WECHAT_AES_KEY", AES_KEY)
+    api_login(client, emu, "wx-safe-again")
+    params = signed(encrypt_type="aes")
+    message = popup("wx-safe-again", ANNOUNCEMENT_TEMPLATE)
+    for _ in range(2):
+        response = safe_mode_push(app, client, message, query=params)
+        assert response.status_code == 200 and response.get_data(as_text=True) == "success"
+    assert our_credit(app, openid="wx-safe-again") == 1
+
+
+def test_only_the_first_items_of_one_popup_push_count(app, client, emu, callback_on):
+    api_login(client, emu, "wx-flood")
+    accept = {"TemplateId": ANNOUNCEMENT_TEMPLATE, "SubscribeStatusString": "accept", "PopupScene": "0"}
+    response = push(client, event("wx-flood", "subscribe_msg_popup_event", [accept] * 1000))
+    assert response.status_code == 200 and response.get_data(as_text=True) == "success"
+    assert our_credit(app, openid="wx-flood") == POPUP_MAX_ITEMS == 10
