@@ -43,8 +43,9 @@ def csrf_failed(error: CSRFError) -> Any:
 def too_many_requests(error: Exception) -> Any:
     from flask import request
 
+    from admin.views.auth import LOGIN_THROTTLED
     from backend.http_errors import html_error
 
     if request.endpoint == "admin.login":
-        return html_error(429, "登录尝试次数过多，为保护账号安全请稍等一分钟再试")
+        return html_error(429, LOGIN_THROTTLED)
     return html_error(429, "操作太频繁，请稍后再试")

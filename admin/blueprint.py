@@ -11,6 +11,7 @@ from flask import Blueprint, Response, abort, flash, redirect, request
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
+from admin import sessions
 from backend.db import unit_of_work
 from backend.errors import Conflict, DomainError, ValidationFailed
 from backend.extensions import db, login_manager
@@ -45,6 +46,7 @@ def _require_login() -> Any:
         return None
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
+    sessions.touch()
     return None
 
 

@@ -105,6 +105,9 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute"),
         "BINDING_RATE_LIMIT": _env("BINDING_RATE_LIMIT", "10 per hour"),
         "ADMIN_LOGIN_RATE_LIMIT": _env("ADMIN_LOGIN_RATE_LIMIT", "5 per minute"),
+        # An admin session ends after this long without a request, and this long after the login.
+        "ADMIN_SESSION_IDLE_MINUTES": float(_env("ADMIN_SESSION_IDLE_MINUTES", "30") or 30),
+        "ADMIN_SESSION_MAX_HOURS": float(_env("ADMIN_SESSION_MAX_HOURS", "12") or 12),
         "UPLOAD_RATE_LIMIT": _env("UPLOAD_RATE_LIMIT", "60 per hour"),
         "RATELIMIT_HEADERS_ENABLED": True,
         # flask-smorest / OpenAPI
