@@ -8,7 +8,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFError
 
 from admin import views  # noqa: F401  (attaches the routes to the Blueprint)
-from admin.blueprint import bp, layout_user
+from admin.blueprint import bp, layout_user, security_headers
 from backend.db import to_local
 from backend.staff.permissions import Permission
 from backend.uploads.storage import human_size
@@ -25,6 +25,7 @@ def local_time(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 def register_admin(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.after_request(security_headers)
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(human_size, "file_size")  # "77 KB"-style sizes; jinja's says "77 Bytes"
     # Error pages render for any path (backend/http_errors.py), signed in or not.
@@ -43,8 +44,9 @@ def csrf_failed(error: CSRFError) -> Any:
 def too_many_requests(error: Exception) -> Any:
     from flask import request
 
+    from admin.views.auth import LOGIN_THROTTLED
     from backend.http_errors import html_error
 
     if request.endpoint == "admin.login":
-        return html_error(429, "登录尝试次数过多，为保护账号安全请稍等一分钟再试")
+        return html_error(429, LOGIN_THROTTLED)
     return html_error(429, "操作太频繁，请稍后再试")

@@ -59,7 +59,7 @@ def register_extensions(app: Flask) -> None:
     from backend.jobs import configure_celery
     from backend.wechat.gateway import gateway
 
-    crypto.configure(app.config["DATA_KEY"])
+    crypto.configure(app.config["DATA_KEY"], app.config.get("DATA_INDEX_KEY"))
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     api.init_app(app)

@@ -17,7 +17,15 @@ from backend.staff.models import ROLE_LABELS, Role, Staff
 
 def register(app: Flask) -> None:
     # Plain click commands with @with_appcontext: `flask` and app.test_cli_runner() both get a context.
-    for command in (seed_demo, create_staff, import_roster, wechat_emulator, purge_expired, run_periodic):
+    for command in (
+        seed_demo,
+        create_staff,
+        import_roster,
+        wechat_emulator,
+        purge_expired,
+        run_periodic,
+        rotate_data_key,
+    ):
         app.cli.add_command(command)
 
 
@@ -115,6 +123,22 @@ def purge_expired(days: int) -> None:
         f"订阅与微信推送记录 {counts['subscription_records']} 条，"
         f"微信推送签名 {counts['push_nonces']} 条"
     )
+
+
+@click.command("rotate-data-key")
+@with_appcontext
+@click.option("--batch-size", default=500, show_default=True, help="每次提交处理的行数")
+def rotate_data_key(batch_size: int) -> None:
+    """用 DATA_KEY 的第一个密钥重新加密全部加密字段，并用 DATA_INDEX_KEY 重建手机号索引。
+
+    轮换密钥：把新密钥放在 DATA_KEY 最前面（DATA_KEY=新,旧），设置 DATA_INDEX_KEY，重启全部进程，
+    再运行本命令；完成后即可从 DATA_KEY 中去掉旧密钥。中途中断时再运行一次即可。
+    """
+    from backend.key_rotation import rotate_data_key as rotate
+
+    for table, count in rotate(batch_size=batch_size).items():
+        note = f"（另有 {count.skipped} 行在此期间被修改过，已是新密钥）" if count.skipped else ""
+        click.echo(f"{table}：重新加密 {count.rows} 行{note}")
 
 
 @click.command("run-periodic")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,7 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "TESTING": env == "testing",
         "SECRET_KEY": _env("SECRET_KEY"),
         "DATA_KEY": _env("DATA_KEY"),
+        "DATA_INDEX_KEY": _env("DATA_INDEX_KEY"),
         "SQLALCHEMY_DATABASE_URI": _env("DATABASE_URL", _sqlite_url(INSTANCE_DIR / "union.db")),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": _env("REDIS_URL"),
@@ -105,6 +107,9 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute"),
         "BINDING_RATE_LIMIT": _env("BINDING_RATE_LIMIT", "10 per hour"),
         "ADMIN_LOGIN_RATE_LIMIT": _env("ADMIN_LOGIN_RATE_LIMIT", "5 per minute"),
+        # An admin session ends after this long without a request, and this long after the login.
+        "ADMIN_SESSION_IDLE_MINUTES": float(_env("ADMIN_SESSION_IDLE_MINUTES", "30") or 30),
+        "ADMIN_SESSION_MAX_HOURS": float(_env("ADMIN_SESSION_MAX_HOURS", "12") or 12),
         "UPLOAD_RATE_LIMIT": _env("UPLOAD_RATE_LIMIT", "60 per hour"),
         "RATELIMIT_HEADERS_ENABLED": True,
         # flask-smorest / OpenAPI
@@ -113,6 +118,8 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "OPENAPI_VERSION": "3.0.3",
         "OPENAPI_URL_PREFIX": "/api",
         "OPENAPI_JSON_PATH": "v1/openapi.json",
+        # The interactive docs page (/api/docs) is for developers: off in production unless asked for.
+        "API_DOCS_ENABLED": _flag(_env("API_DOCS_ENABLED"), default=not production),
         "OPENAPI_SWAGGER_UI_PATH": "docs",
         "OPENAPI_SWAGGER_UI_URL": "/api/static/swagger-ui/",
         # Flask-WTF and cookies
@@ -127,6 +134,8 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     settings["RATELIMIT_STORAGE_URI"] = settings.get("RATELIMIT_STORAGE_URI") or (
         settings["REDIS_URL"] or "memory://"
     )
+    if not settings["API_DOCS_ENABLED"]:
+        settings["OPENAPI_SWAGGER_UI_PATH"] = None
 
     if production:
         missing = [name for name in PRODUCTION_SECRETS if not settings.get(name)]
@@ -138,24 +147,68 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         settings["SECRET_KEY"] = secrets.token_urlsafe(32)
     if not settings["DATA_KEY"]:
         settings["DATA_KEY"] = _dev_data_key(settings)
+    _check_index_key(settings)
     return settings
 
 
-def _dev_data_key(settings: dict[str, Any]) -> str:
-    """A per-start key, except that the demo SQLite database keeps its key beside it.
+def _flag(raw: str | None, *, default: bool) -> bool:
+    if raw is None:
+        return default
+    return raw.strip().lower() in ("1", "true", "yes", "on")
 
-    Without that, the demo data written by `make run` could not be read after a restart.
+
+def _check_index_key(settings: dict[str, Any]) -> None:
+    """The blind index needs one key that never rotates (backend/crypto.py: index_key).
+
+    Until DATA_INDEX_KEY is set that key is the DATA_KEY itself, which is what every existing index
+    was made with. A list of keys in DATA_KEY means a rotation has begun: the first key is new, so the
+    index key must be named, or a phone search would quietly stop finding anyone.
     """
+    data_keys = [key for key in settings["DATA_KEY"].split(",") if key.strip()]
+    if not data_keys:
+        raise ConfigurationError("DATA_KEY holds no key")
+    if len(data_keys) > 1 and not settings.get("DATA_INDEX_KEY"):
+        raise ConfigurationError(
+            "DATA_KEY lists several keys, so DATA_INDEX_KEY must be set: give it the key the phone "
+            "index was made with (the DATA_KEY from before the rotation, usually the last one listed), "
+            "then run `flask rotate-data-key`"
+        )
+
+
+def _dev_data_key(settings: dict[str, Any]) -> str:
+    """In development the key is kept in a file, so that data written once can be read after a restart.
+
+    The demo SQLite database keeps its key beside it (`instance/union.datakey`); any other database
+    (a local PostgreSQL) uses `instance/development.datakey`: a random key per start would make every
+    second run fail to decrypt what the first one wrote. Testing and in-memory databases keep a
+    per-start key: their data is thrown away.
+    """
+    if settings["APP_ENV"] != "development":
+        return secrets.token_urlsafe(32)
     uri = settings["SQLALCHEMY_DATABASE_URI"]
-    if settings["APP_ENV"] == "development" and uri.startswith("sqlite:///"):
-        key_file = Path(uri.removeprefix("sqlite:///")).with_suffix(".datakey")
-        if key_file.exists():
-            return key_file.read_text().strip()
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(32)
-        key_file.write_text(key)
-        return key
-    return secrets.token_urlsafe(32)
+    if uri.startswith("sqlite:///"):
+        return _read_or_create_key(Path(uri.removeprefix("sqlite:///")).with_suffix(".datakey"))
+    if uri.startswith("sqlite"):
+        return secrets.token_urlsafe(32)  # an in-memory database ends with the process anyway
+    return _read_or_create_key(INSTANCE_DIR / "development.datakey")
+
+
+def _read_or_create_key(key_file: Path) -> str:
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # O_EXCL: of two processes starting at once (web and worker) one writes, the other reads.
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):
+            key = key_file.read_text().strip()
+            if key:
+                return key
+            time.sleep(0.02)  # the other process has created the file but not written it yet
+        raise ConfigurationError(f"{key_file} is empty: delete it or set DATA_KEY") from None
+    key = secrets.token_urlsafe(32)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
 
 
 def _parse_templates(raw: str | None, production: bool) -> dict[str, dict[str, Any]]:

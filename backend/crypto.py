@@ -1,7 +1,12 @@
 """Field-level encryption of sensitive personal data (DATA_KEY) and blind indexes for lookups.
 
 DATA_KEY may list several keys separated by commas: the first encrypts, all decrypt, so a key can be
-rotated by prepending a new one and re-saving rows at leisure.
+rotated by prepending a new one and running `flask rotate-data-key` (backend/key_rotation.py).
+
+The blind index is a keyed hash with a key of its own, DATA_INDEX_KEY, that a rotation leaves alone:
+an index made with the first DATA_KEY would change with every rotation, and a search would no longer
+find the rows indexed before it. Without DATA_INDEX_KEY the index key is the (single) DATA_KEY, which
+is what every index written before DATA_INDEX_KEY existed was made with.
 """
 
 from __future__ import annotations
@@ -17,12 +22,13 @@ from flask import current_app, has_app_context
 from sqlalchemy.types import TypeDecorator
 
 _fallback_key: str | None = None
+_fallback_index_key: str | None = None
 
 
-def configure(data_key: str) -> None:
-    """Remember the key for code that runs outside an app context (migrations, scripts)."""
-    global _fallback_key
-    _fallback_key = data_key
+def configure(data_key: str, index_key: str | None = None) -> None:
+    """Remember the keys for code that runs outside an app context (migrations, scripts)."""
+    global _fallback_key, _fallback_index_key
+    _fallback_key, _fallback_index_key = data_key, index_key
 
 
 def _current_key() -> str:
@@ -31,6 +37,18 @@ def _current_key() -> str:
     if _fallback_key is None:
         raise RuntimeError("DATA_KEY is not configured")
     return _fallback_key
+
+
+def index_key() -> str:
+    """DATA_INDEX_KEY, or else DATA_KEY while it holds a single key (backend/config.py refuses to start
+    with several keys and no DATA_INDEX_KEY)."""
+    named = current_app.config.get("DATA_INDEX_KEY") if has_app_context() else _fallback_index_key
+    if named:
+        return named
+    keys = [key for key in _current_key().split(",") if key.strip()]
+    if len(keys) != 1:
+        raise RuntimeError("DATA_KEY lists several keys: set DATA_INDEX_KEY for the blind index")
+    return keys[0]
 
 
 def _derive(secret: str, purpose: bytes) -> bytes:
@@ -54,10 +72,17 @@ def decrypt(token: str) -> str:
         raise RuntimeError("encrypted field cannot be read with the configured DATA_KEY") from exc
 
 
+def reencrypt(token: str) -> str:
+    """The same value, encrypted under the first DATA_KEY (whichever listed key it was under)."""
+    try:
+        return _fernet(_current_key()).rotate(token.encode()).decode()
+    except InvalidToken as exc:
+        raise RuntimeError("encrypted field cannot be read with the configured DATA_KEY") from exc
+
+
 def blind_index(value: str) -> str:
     """A keyed hash for exact-match search on an encrypted column (same value → same index)."""
-    first_key = _current_key().split(",")[0]
-    digest = hmac.new(_derive(first_key, b"index"), value.strip().lower().encode(), hashlib.sha256)
+    digest = hmac.new(_derive(index_key(), b"index"), value.strip().lower().encode(), hashlib.sha256)
     return digest.hexdigest()[:40]
 
 

@@ -90,7 +90,10 @@ class Member(db.Model):
     name: Mapped[str] = mapped_column(sa.String(50), index=True)
     employee_no: Mapped[str] = mapped_column(sa.String(32), unique=True)
     phone: Mapped[str | None] = mapped_column(EncryptedString())
-    phone_index: Mapped[str | None] = mapped_column(sa.String(40), index=True)
+    # backend/key_rotation.py rebuilds every column marked blind_index_of from the column it names.
+    phone_index: Mapped[str | None] = mapped_column(
+        sa.String(40), index=True, info={"blind_index_of": "phone"}
+    )
     group_id: Mapped[int] = mapped_column(sa.ForeignKey("groups.id"), index=True)
     birthday: Mapped[date | None]
     joined_on: Mapped[date | None]

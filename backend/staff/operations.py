@@ -102,6 +102,18 @@ def change_own_password(staff: Staff, *, current_password: str, new_password: st
     return True
 
 
+def end_sessions(staff: Staff) -> Staff:
+    """Signing out: every admin session of this person ends, in this browser and in any other.
+
+    The session cookie is signed, not stored: a copy of it (from a shared computer, a proxy log) would
+    keep working after the browser that made it signed out. Bumping the version is what makes the
+    server refuse every cookie issued before.
+    """
+    staff.session_version += 1
+    db.session.flush()
+    return staff
+
+
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from admin import sessions
 from backend.audit.models import AuditLog
 from backend.db import unit_of_work
 from backend.extensions import db
@@ -95,15 +96,39 @@ def test_throttle_per_address_gives_chinese_429_page(app, client, union):
     assert "Retry-After" in response.headers
 
 
-def test_throttle_per_username_across_addresses(app, union):
+def at(app, address: str):
+    """A browser at this address (TRUSTED_PROXIES is 0 here: REMOTE_ADDR is the client's address)."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def test_an_address_that_guessed_is_throttled_but_the_account_is_not_locked_everywhere(app, union):
+    make_staff(app, Role.chair, union.root, username="chair")
+    guesser = at(app, "10.0.0.1")
+    for _ in range(5):
+        assert staff_login(guesser, "chair", "guess").status_code == 200
+    # The guessing address is throttled, even with the right password …
+    assert_html_error(staff_login(guesser, "chair"), 429)
+    # … but the chair, from another computer, still signs in …
+    assert staff_login(at(app, "10.0.0.2"), "chair").status_code == 302
+    # … and a guess from that other address is throttled at once: the account has no failures left.
+    response = staff_login(at(app, "10.0.0.2"), "chair", "guess")
+    assert "登录尝试次数过多" in assert_html_error(response, 429)
+    assert "Retry-After" in response.headers
+
+
+def test_guesses_spread_over_addresses_get_one_try_per_address(app, union):
     make_staff(app, Role.officer, union.branch_a, username="alice")
     for n in range(5):
-        other = app.test_client()
-        other.environ_base["REMOTE_ADDR"] = f"10.0.0.{n + 1}"
-        assert staff_login(other, "alice", "guess").status_code == 200
-    fresh = app.test_client()
-    fresh.environ_base["REMOTE_ADDR"] = "10.0.0.99"
-    assert staff_login(fresh, "alice").status_code == 429
+        assert staff_login(at(app, f"10.0.0.{n + 1}"), "alice", "guess").status_code == 200
+    newcomer = at(app, "10.0.0.50")
+    assert staff_login(newcomer, "alice", "guess").status_code == 429  # wrong: refused, counted
+    assert staff_login(newcomer, "alice").status_code == 429  # that address has no try left
+    assert staff_login(at(app, "10.0.0.51"), "alice").status_code == 302  # the owner's computer
+    # Other accounts are not affected by alice's failures.
+    make_staff(app, Role.officer, union.branch_a, username="bob")
+    assert staff_login(at(app, "10.0.0.52"), "bob", "typo").status_code == 200
 
 
 def test_successful_logins_do_not_use_up_the_limit(app, union):
@@ -119,6 +144,66 @@ def test_logout_needs_post_with_csrf_and_ends_the_session(app, client, union, lo
     assert client.get("/admin/").status_code == 200
     response = post(client, "/admin/logout")
     assert response.status_code == 302 and response.headers["Location"] == "/admin/login"
+    assert client.get("/admin/").status_code == 302
+
+
+def test_a_copy_of_the_cookie_stops_working_at_logout(app, client, union, login_as):
+    login_as(Role.officer, union.branch_a)
+    captured = client.get_cookie("session").value
+    thief = app.test_client()
+    thief.set_cookie("session", captured)
+    assert thief.get("/admin/").status_code == 200  # the copy works while the session lasts
+    post(client, "/admin/logout")
+    thief = app.test_client()
+    thief.set_cookie("session", captured)
+    response = thief.get("/admin/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/admin/login")
+
+
+def shift_session(client, *, idle_minutes: float = 0, age_hours: float = 0) -> None:
+    """As if the last request was `idle_minutes` ago and the login `age_hours` ago."""
+    with client.session_transaction() as session:
+        session[sessions.SEEN_AT] -= idle_minutes * 60
+        session[sessions.LOGIN_AT] -= age_hours * 3600
+
+
+def test_an_idle_session_ends_after_the_idle_limit(app, client, union, login_as):
+    assert app.config["ADMIN_SESSION_IDLE_MINUTES"] == 30
+    login_as(Role.officer, union.branch_a)
+    shift_session(client, idle_minutes=29, age_hours=0.5)
+    assert client.get("/admin/").status_code == 200
+    shift_session(client, idle_minutes=31, age_hours=0.6)
+    response = client.get("/admin/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/admin/login")
+
+
+def test_each_request_restarts_the_idle_time(app, client, union, login_as):
+    login_as(Role.officer, union.branch_a)
+    for _ in range(3):  # 3 × 20 minutes of work, never 30 minutes idle
+        shift_session(client, idle_minutes=20, age_hours=1 / 3)
+        assert client.get("/admin/").status_code == 200
+
+
+def test_a_busy_session_still_ends_after_the_absolute_limit(app, client, union, login_as):
+    assert app.config["ADMIN_SESSION_MAX_HOURS"] == 12
+    login_as(Role.officer, union.branch_a)
+    shift_session(client, age_hours=11.9)
+    assert client.get("/admin/").status_code == 200
+    shift_session(client, age_hours=0.2)
+    assert client.get("/admin/").status_code == 302
+
+
+def test_the_session_limits_come_from_the_settings(app, client, union, login_as, monkeypatch):
+    login_as(Role.officer, union.branch_a)
+    monkeypatch.setitem(app.config, "ADMIN_SESSION_IDLE_MINUTES", 5)
+    shift_session(client, idle_minutes=6)
+    assert client.get("/admin/").status_code == 302
+
+
+def test_a_session_without_login_times_is_signed_out(app, client, union, login_as):
+    login_as(Role.officer, union.branch_a)
+    with client.session_transaction() as session:
+        del session[sessions.LOGIN_AT]
     assert client.get("/admin/").status_code == 302
 
 

@@ -23,6 +23,8 @@ def clean_env(monkeypatch):
         "REDIS_URL",
         "WECHAT_API_BASE",
         "WECHAT_TEMPLATES",
+        "DATA_INDEX_KEY",
+        "API_DOCS_ENABLED",
     ):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
@@ -62,6 +64,48 @@ def test_development_data_key_survives_a_restart(clean_env, tmp_path):
         load_settings({"SQLALCHEMY_DATABASE_URI": uri})["DATA_KEY"]
         == load_settings({"SQLALCHEMY_DATABASE_URI": uri})["DATA_KEY"]
     )
+
+
+def test_development_with_another_database_keeps_its_data_key_in_a_file(clean_env, tmp_path, monkeypatch):
+    """A local PostgreSQL without DATA_KEY: the second run must read what the first one wrote."""
+    import backend.config
+
+    monkeypatch.setattr(backend.config, "INSTANCE_DIR", tmp_path / "instance")
+    clean_env.setenv("DATABASE_URL", "postgresql+psycopg://dev@127.0.0.1:5432/union")
+    first, second = load_settings()["DATA_KEY"], load_settings()["DATA_KEY"]
+    assert first == second
+    key_file = tmp_path / "instance" / "development.datakey"
+    assert key_file.read_text() == first and key_file.stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize("env", ["production", "development"])
+def test_several_data_keys_without_an_index_key_are_refused(clean_env, env):
+    clean_env.setenv("APP_ENV", env)
+    for name, value in SECRETS.items():
+        clean_env.setenv(name, value)
+    clean_env.setenv("DATA_KEY", "n" * 32 + "," + "d" * 32)
+    with pytest.raises(ConfigurationError, match="DATA_INDEX_KEY"):
+        load_settings({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    clean_env.setenv("DATA_INDEX_KEY", "d" * 32)
+    assert load_settings({"SQLALCHEMY_DATABASE_URI": "sqlite://"})["DATA_INDEX_KEY"] == "d" * 32
+
+
+def production_app(clean_env, tmp_path):
+    clean_env.setenv("APP_ENV", "production")
+    for name, value in SECRETS.items():
+        clean_env.setenv(name, value)
+    return create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "UPLOAD_DIR": str(tmp_path / "uploads")})
+
+
+def test_api_docs_are_off_in_production(clean_env, tmp_path):
+    client = production_app(clean_env, tmp_path).test_client()
+    assert client.get("/api/docs").status_code == 404
+
+
+def test_api_docs_can_be_turned_on_in_production(clean_env, tmp_path):
+    clean_env.setenv("API_DOCS_ENABLED", "1")
+    client = production_app(clean_env, tmp_path).test_client()
+    assert client.get("/api/docs").status_code == 200
 
 
 @pytest.mark.parametrize(

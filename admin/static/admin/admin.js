@@ -25,3 +25,13 @@ document.addEventListener("submit", function (event) {
     }
   }
 });
+
+// 「返回上一页」 on error pages: <a data-back>. The admin's Content-Security-Policy allows no inline
+// script, and a javascript: link is inline script.
+document.addEventListener("click", function (event) {
+  var link = event.target.closest ? event.target.closest("[data-back]") : null;
+  if (link) {
+    event.preventDefault();
+    window.history.back();
+  }
+});

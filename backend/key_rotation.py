@@ -1,0 +1,110 @@
+"""`flask rotate-data-key`: every encrypted column re-encrypted under the first DATA_KEY, every blind
+index rebuilt with the index key (backend/crypto.py).
+
+Run it after putting a new key first in DATA_KEY (``DATA_KEY=new,old``, DATA_INDEX_KEY set) on every
+machine; once it has finished, the old key can leave DATA_KEY. The columns are found from the models
+(EncryptedString columns; index columns marked ``info={"blind_index_of": <column>}``), so a new
+encrypted field is covered without touching this module.
+
+Like a job, it commits per batch: a big table is never one long transaction, and a run that stops
+half-way is simply run again (re-encrypting a value that is already under the first key is harmless).
+A row that the application changes between the read and the write of its batch is left as the
+application wrote it (compare-and-set on the stored ciphertext), since that write used the current keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from backend.crypto import EncryptedString, blind_index, decrypt, reencrypt
+from backend.db import unit_of_work
+from backend.extensions import db
+
+
+@dataclass
+class TableRotation:
+    """What rotation does to one table: the columns it re-encrypts and the indexes it rebuilds."""
+
+    table: sa.Table
+    encrypted: list[sa.Column[str]]
+    indexes: dict[str, str] = field(default_factory=dict)  # index column name → source column name
+
+    @property
+    def key(self) -> sa.Column[int]:
+        (primary,) = self.table.primary_key.columns
+        return primary
+
+
+def tables_to_rotate() -> list[TableRotation]:
+    """Every table with an encrypted column, in the metadata's order."""
+    found = []
+    for table in db.metadata.sorted_tables:
+        encrypted = [column for column in table.columns if isinstance(column.type, EncryptedString)]
+        if not encrypted:
+            continue
+        indexes = {
+            column.name: column.info["blind_index_of"]
+            for column in table.columns
+            if "blind_index_of" in column.info
+        }
+        found.append(TableRotation(table, encrypted, indexes))
+    return found
+
+
+@dataclass
+class RotationCount:
+    rows: int = 0  # rows rewritten
+    skipped: int = 0  # rows the application changed meanwhile (already under the current keys)
+
+
+def rotate_data_key(*, batch_size: int = 500) -> dict[str, RotationCount]:
+    """Re-encrypts and re-indexes every table; returns the counts per table name."""
+    return {rotation.table.name: _rotate_table(rotation, batch_size) for rotation in tables_to_rotate()}
+
+
+def _raw(column: sa.Column[str]) -> sa.ColumnElement[str]:
+    # Read and write the stored ciphertext itself, past EncryptedString's own encrypt/decrypt.
+    return sa.type_coerce(column, sa.Text)
+
+
+def _rotate_table(rotation: TableRotation, batch_size: int) -> RotationCount:
+    key = rotation.key
+    count = RotationCount()
+    last_id = 0
+    while True:
+        with unit_of_work() as session:
+            rows = session.execute(
+                sa.select(key, *(_raw(column).label(column.name) for column in rotation.encrypted))
+                .where(key > last_id)
+                .order_by(key)
+                .limit(batch_size)
+            ).all()
+            for row in rows:
+                stored = {column.name: getattr(row, column.name) for column in rotation.encrypted}
+                if _rewrite(session, rotation, row[0], stored):
+                    count.rows += 1
+                else:
+                    count.skipped += 1
+        if len(rows) < batch_size:
+            return count
+        last_id = rows[-1][0]
+
+
+def _rewrite(session: Session, rotation: TableRotation, row_id: int, stored: dict[str, str | None]) -> bool:
+    table = rotation.table
+    values: dict[str, sa.ColumnElement[str] | str | None] = {
+        name: sa.literal(reencrypt(token), sa.Text) if token is not None else None
+        for name, token in stored.items()
+    }
+    for index_name, source in rotation.indexes.items():
+        token = stored[source]
+        values[index_name] = blind_index(decrypt(token)) if token is not None else None
+    unchanged = [_raw(table.c[name]).is_not_distinct_from(token) for name, token in stored.items()]
+    result = session.execute(
+        sa.update(table).where(rotation.key == row_id, *unchanged).values(values),
+        execution_options={"synchronize_session": False},
+    )
+    return bool(result.rowcount)
