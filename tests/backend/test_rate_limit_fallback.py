@@ -13,8 +13,9 @@ import logging
 import shutil
 import socket
 import subprocess
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from io import BytesIO
 
 import pytest
@@ -103,27 +104,37 @@ def private_redis() -> Iterator[PrivateRedis]:
 
 
 @pytest.fixture
-def redis_app(app: Flask, emulator, tmp_path_factory, private_redis: PrivateRedis) -> Iterator[Flask]:
-    """An app configured as in production: REDIS_URL for jobs, the WeChat token and rate limits; on the
-    session app's database, so the factories' rows are there."""
-    made = create_app(
-        app_settings(
+def make_redis_app(app: Flask, emulator, tmp_path_factory) -> Iterator[Callable[[str], Flask]]:
+    """make(url) → an app configured as in production: REDIS_URL for jobs, the WeChat token and rate
+    limits; on the session app's database, so the factories' rows are there."""
+    made: list[Flask] = []
+
+    def make(url: str) -> Flask:
+        settings = app_settings(
             emulator,
             tmp_path_factory,
             SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
-            REDIS_URL=private_redis.url,
-            RATELIMIT_STORAGE_URI=private_redis.url,
+            REDIS_URL=url,
+            RATELIMIT_STORAGE_URI=url,
         )
-    )
-    yield made
-    with made.app_context():
-        db.session.remove()
-        db.engine.dispose()
+        made.append(create_app(settings))
+        return made[-1]
+
+    yield make
+    for other in made:
+        with other.app_context():
+            db.session.remove()
+            db.engine.dispose()
     # Flask-Limiter and Celery are one object per process: give them back to the session app. The
     # limiter remembers a failed storage across init_app; the next test must start on a sound one.
     limiter.init_app(app)
     limiter._storage_dead = False
     configure_celery(celery, app)
+
+
+@pytest.fixture
+def redis_app(make_redis_app: Callable[[str], Flask], private_redis: PrivateRedis) -> Flask:
+    return make_redis_app(private_redis.url)
 
 
 def _bind(client, emu, member_id: int, openid: str) -> str:
@@ -204,3 +215,32 @@ def test_a_junk_value_in_a_limiter_key_does_not_break_the_admin_login(app, redis
         private_redis.client().set(key, junk)
     assert staff_login(client, "officer-junk", "wrong-password").status_code == 200
     assert staff_login(client, "officer-junk").status_code == 302
+
+
+@pytest.fixture
+def hanging_redis() -> Iterator[str]:
+    """A port that takes connections (the kernel's backlog) and never answers: a Redis that hangs."""
+    port = next((port for port in PORTS if _port_is_free(port)), 0)
+    if not port:
+        pytest.skip("no free port in 6390-6399")
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen(64)
+        yield f"redis://127.0.0.1:{port}/0"
+
+
+def test_a_redis_that_hangs_holds_a_login_for_a_moment_only(make_redis_app, emu, hanging_redis):
+    client = make_redis_app(hanging_redis).test_client()
+    # Half a second, not redis-py's 5 s (with retries): the request that meets the hang waits that long.
+    pool = limiter.storage.storage.connection_pool  # type: ignore[attr-defined]  # limits' RedisStorage
+    assert pool.connection_kwargs["socket_timeout"] == pool.connection_kwargs["socket_connect_timeout"] == 0.5
+    code = emu.login_code("wx-hang")
+    answers: list[int] = []
+    caller = threading.Thread(
+        target=lambda: answers.append(client.post("/api/v1/auth/login", json={"code": code}).status_code),
+        daemon=True,
+    )
+    caller.start()
+    caller.join(timeout=60)  # not a measurement: without socket timeouts the login never answers
+    assert answers == [200]
