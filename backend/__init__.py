@@ -64,6 +64,8 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     api.init_app(app)
     login_manager.init_app(app)
+    # Before CSRFProtect's hook, which reads the form and trips over a multipart part without a name.
+    app.before_request(refuse_unstorable_text)
     csrf.init_app(app)
     limiter.init_app(app)
     gateway.init_app(app)
@@ -71,8 +73,6 @@ def register_extensions(app: Flask) -> None:
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _sqlite_pragmas(app)
-
-    app.before_request(refuse_unstorable_text)
 
     @app.before_request
     def _remember_origin() -> None:

@@ -112,6 +112,12 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "ADMIN_SESSION_MAX_HOURS": float(_env("ADMIN_SESSION_MAX_HOURS", "12") or 12),
         "UPLOAD_RATE_LIMIT": _env("UPLOAD_RATE_LIMIT", "60 per hour"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Redis down, or a limiter key holding junk, is not a 500: Flask-Limiter then counts each route's
+        # limits in this process's memory, logs a warning ("falling back to in-memory storage") and
+        # tries Redis again with a growing back-off. Swallowing covers the one call the fallback does
+        # not: a failed attempt counted after the view (deduct_when) on a storage that failed since.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         # flask-smorest / OpenAPI
         "API_TITLE": "工会会员服务小程序接口",
         "API_VERSION": "v1",
@@ -136,6 +142,11 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     )
     if not settings["API_DOCS_ENABLED"]:
         settings["OPENAPI_SWAGGER_UI_PATH"] = None
+    if settings["RATELIMIT_STORAGE_URI"].startswith("redis"):
+        # A Redis that hangs rather than refuses must not hold every rate-limited request.
+        settings.setdefault(
+            "RATELIMIT_STORAGE_OPTIONS", {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
+        )
 
     if production:
         missing = [name for name in PRODUCTION_SECRETS if not settings.get(name)]

@@ -17,7 +17,7 @@ from admin.blueprint import bp, current_staff, permission_required
 from admin.forms import RosterConfirmForm, RosterUploadForm
 from backend.db import unit_of_work
 from backend.errors import ValidationFailed
-from backend.members.roster import import_rows, pending, read_rows, template_bytes
+from backend.members.roster import import_rows, pending, read_rows, reading, template_bytes
 from backend.staff.permissions import Permission
 
 SESSION_KEY = "roster_upload"
@@ -35,8 +35,18 @@ def _forget_pending() -> None:
     pending.purge_stale()
 
 
+# What the reader reads of a file (backend/members/roster/reading.py), as the upload page tells staff.
+READING_LIMITS = {
+    "rows": reading.MAX_ROWS,
+    "header_rows": reading.HEADER_SEARCH_ROWS,
+    "columns": reading.HEADER_SEARCH_COLUMNS,
+    "blank_rows": reading.BLANK_RUN_ENDS_TABLE,
+    "unpacked_mb": reading.MAX_XLSX_UNPACKED_BYTES // (1024 * 1024),
+}
+
+
 def _upload_page(form: RosterUploadForm, status: int = 200) -> Any:
-    return render_template("admin/roster/upload.html", form=form), status
+    return render_template("admin/roster/upload.html", form=form, limits=READING_LIMITS), status
 
 
 @bp.get("/roster/")

@@ -125,7 +125,7 @@ def receive_push() -> Response:
 def _parse(raw: bytes) -> dict[str, Any]:
     try:
         message = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: nested absurdly deep
         raise BadPush() from None
     if not isinstance(message, dict):
         raise BadPush()

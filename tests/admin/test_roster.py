@@ -11,8 +11,11 @@ import sqlalchemy as sa
 
 from backend.extensions import db
 from backend.members.models import Member
+from backend.members.roster import MAX_ROWS, reading
+from backend.members.roster.reading import BLANK_RUN_ENDS_TABLE, HEADER_SEARCH_COLUMNS
 from backend.staff.models import Role
 from tests.admin.conftest import assert_html_error, csrf_token, html
+from tests.backend.members.hostile_xlsx import bomb
 from tests.factories import count, make_member
 
 HEADER = "姓名,工号,手机号,所属组织,生日,入会日期\n"
@@ -114,3 +117,30 @@ def test_group_leader_cannot_import(client, union, login_as):
     login_as(Role.group_leader, union.group_a)
     assert_html_error(client.get("/admin/roster/"), 403)
     assert_html_error(upload(client, HEADER), 403)
+
+
+def test_the_upload_page_says_what_is_read_of_a_file(client, union, login_as):
+    login_as(Role.officer, union.branch_a)
+    body = html(client.get("/admin/roster/"))
+    assert f"每个文件最多 {MAX_ROWS} 名会员" in body
+    assert (
+        f"连续 {BLANK_RUN_ENDS_TABLE} 个空行视为名册结束" in body and f"前 {HEADER_SEARCH_COLUMNS} 列" in body
+    )
+
+
+def test_a_spreadsheet_bomb_is_checked_as_its_real_rows(app, client, union, login_as):
+    """1.6 KB declaring A1:XFD1048576, with a cell in its very last: the check reads the one member."""
+    login_as(Role.officer, union.branch_a)
+    response = upload(client, bomb(["张三", "R001", None, "甲一组", None, None]), "名册.xlsx")
+    page = html(response)
+    assert response.status_code == 200 and "检查结果" in page
+    assert re.search(r'<span class="number">1</span><span class="label">将新增', page)
+    assert count(app, Member) == 0
+
+
+def test_a_file_over_the_row_limit_is_refused_with_the_limit_named(app, client, union, login_as, monkeypatch):
+    monkeypatch.setattr(reading, "MAX_ROWS", 2)
+    login_as(Role.officer, union.branch_a)
+    response = upload(client, HEADER + "".join(f"职工{n},R{n},,甲一组,,\n" for n in range(3)))
+    assert response.status_code == 422 and "文件超过 2 行" in html(response)
+    assert pending_files(app) == [] and count(app, Member) == 0

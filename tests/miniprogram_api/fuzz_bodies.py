@@ -3,11 +3,13 @@
 Three kinds of JSON body: anything at all (`random_bodies`, loosely shaped like the schema), a VALID
 body built from the schema (`valid_bodies`), and a valid body with exactly one field made wrong
 (`one_field_wrong`: a huge or negative number, a wrong type, a long string, the field dropped), which
-is how "an id in a body beyond the column's range" and its kin show up.
+is how "an id in a body beyond the column's range" and its kin show up. And JSON text that json.dumps
+cannot write (`hostile_json_texts`): nesting a thousand deep, integer literals of thousands of digits.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -179,6 +181,40 @@ def one_field_wrong(draw: st.DrawFn, spec: Spec, schema: dict[str, Any], hints: 
     elif isinstance(parent, list) and key < len(parent):
         del parent[key]
     return body
+
+
+# Past Python's recursion limit (about 1,000 levels) and the API's MAX_JSON_DEPTH (32), or just past it.
+NESTING_DEPTHS = st.sampled_from([33, 100, 900, 999, 1000, 5000])
+# sys.get_int_max_str_digits() is 4,300: one more digit, and Python's parser raises ValueError.
+HUGE_LITERAL_DIGITS = st.sampled_from([4301, 5000, 100_000])
+
+
+@st.composite
+def hostile_json_texts(draw: st.DrawFn, spec: Spec, schema: dict[str, Any] | None) -> str:
+    """JSON text that json.dumps cannot write: nested a thousand deep, or an integer literal of
+    thousands of digits; the whole body or one declared field's value, sometimes cut short."""
+    depth = draw(NESTING_DEPTHS)
+    digits = ("-" if draw(st.booleans()) else "") + "1" * draw(HUGE_LITERAL_DIGITS)
+    value = draw(
+        st.sampled_from(
+            [
+                "[" * depth + "]" * depth,
+                '{"a":' * depth + "1" + "}" * depth,
+                "[" * depth + digits + "]" * depth,
+                digits,
+                f"[{digits}, 1]",
+                f'{{"x": {digits}}}',
+                digits + ".5",
+                "1e" + digits.lstrip("-"),
+            ]
+        )
+    )
+    names = list(resolve(spec, schema).get("properties", {})) if schema else []
+    if names and draw(st.booleans()):
+        value = "{" + json.dumps(draw(st.sampled_from(names))) + ": " + value + "}"
+    if draw(st.integers(0, 5)) == 0:
+        value = value[: draw(st.integers(0, len(value)))]
+    return value
 
 
 # Header parameters the spec declares, by name; any other declared header gets JSON-ish text.

@@ -2,7 +2,8 @@
 
 By hand, so that what a real phone or a hostile client may send can be sent too: raw UTF-8 or GBK
 filenames, unescaped quotes, CR/LF and NUL inside a header, `filename*=` (RFC 5987), a text field
-named `file`, two files, a missing closing boundary or a body cut in the middle of a part.
+named `file`, a part without a name, two files, a missing closing boundary or a body cut in the middle
+of a part.
 
 File contents start like the real thing (a whole PDF, PNG or JPEG, or one cut short, or its signature
 followed by garbage), or are HTML, an EXE, empty, random bytes, or larger than a lowered size limit.
@@ -110,7 +111,7 @@ PART_TYPES = [
 
 @dataclass
 class Part:
-    name: str
+    name: str | None  # None: a Content-Disposition without name= (Werkzeug files it under the key None)
     data: bytes
     filename: str | None = None
     style: str = "browser"
@@ -118,7 +119,9 @@ class Part:
     extra_headers: list[bytes] = field(default_factory=list)
 
     def headers(self) -> bytes:
-        disposition = b'form-data; name="' + self.name.encode("utf-8", "surrogatepass") + b'"'
+        disposition = b"form-data"
+        if self.name is not None:
+            disposition += b'; name="' + self.name.encode("utf-8", "surrogatepass") + b'"'
         if self.filename is not None and self.style != "absent":
             disposition += b"; " + _filename_param(self.filename, self.style)
         lines = [b"Content-Disposition: " + disposition]
@@ -166,7 +169,7 @@ def encode(parts: list[Part], boundary: bytes, envelope: str = "proper") -> byte
 
 
 @st.composite
-def file_parts(draw: st.DrawFn, name: str = "file") -> Part:
+def file_parts(draw: st.DrawFn, name: str | None = "file") -> Part:
     return Part(
         name=name,
         data=draw(file_contents()),
@@ -181,7 +184,7 @@ def file_parts(draw: st.DrawFn, name: str = "file") -> Part:
 
 TEXT_FIELDS = st.builds(
     Part,
-    name=st.sampled_from(["note", "filename", "名称", "", "file[]", "x" * 300]),
+    name=st.sampled_from(["note", "filename", "名称", "", "file[]", "x" * 300, None]),
     data=st.one_of(
         st.text(max_size=50).map(lambda s: s.encode("utf-8", "surrogatepass")), st.binary(max_size=50)
     ),
@@ -194,6 +197,7 @@ def form_parts(draw: st.DrawFn) -> list[Part]:
         st.sampled_from(
             ["one file"] * 6
             + ["no file", "two files", "file under another name", "text field named file", "text then file"]
+            + ["file without a name"]
         )
     )
     parts: list[Part] = []
@@ -207,6 +211,8 @@ def form_parts(draw: st.DrawFn) -> list[Part]:
         parts = [Part(name="file", data=draw(st.binary(max_size=100)))]
     elif shape == "text then file":
         parts = [Part(name="file", data=b"not a file"), draw(file_parts())]
+    elif shape == "file without a name":
+        parts = [draw(file_parts(None)), *draw(st.lists(file_parts(), max_size=1))]
     parts += draw(st.lists(TEXT_FIELDS, max_size=2))
     return draw(st.permutations(parts)) if len(parts) > 1 and draw(st.booleans()) else parts
 

@@ -35,6 +35,7 @@ from tests.factories import (
 from tests.miniprogram_api.fuzz_bodies import (
     JSON_VALUES,
     header_values,
+    hostile_json_texts,
     one_field_wrong,
     random_bodies,
     valid_bodies,
@@ -190,11 +191,15 @@ class Body:
 def bodies(draw: st.DrawFn, world: World, op: Operation) -> Body:
     """The request's bytes and Content-Type, of the kind the operation takes (and sometimes not)."""
     if op.multipart:
-        kind = draw(st.sampled_from(["multipart"] * 6 + ["same upload again"] * 3 + ["json", "raw"]))
+        kind = draw(
+            st.sampled_from(["multipart"] * 6 + ["same upload again"] * 3 + ["json", "raw", "hostile json"])
+        )
     elif op.json_schema is not None:
-        kind = draw(st.sampled_from(["random json"] * 3 + ["one field wrong"] * 4 + ["valid", "raw"]))
+        kind = draw(
+            st.sampled_from(["random json"] * 3 + ["one field wrong"] * 4 + ["valid", "raw", "hostile json"])
+        )
     else:
-        kind = draw(st.sampled_from(["random json"] * 4 + ["raw", "multipart"]))
+        kind = draw(st.sampled_from(["random json"] * 4 + ["raw", "multipart", "hostile json"]))
     if kind in ("multipart", "same upload again"):
         again = kind == "same upload again"
         form = draw(multipart_bodies(CANNED_UPLOADS if again else None))
@@ -202,6 +207,8 @@ def bodies(draw: st.DrawFn, world: World, op: Operation) -> Body:
     if kind == "raw":
         content_type = draw(st.sampled_from(["application/json", "text/plain", "multipart/form-data", None]))
         return Body(draw(st.binary(max_size=200)), content_type)
+    if kind == "hostile json":
+        return Body(draw(hostile_json_texts(world.spec, op.json_schema)).encode(), "application/json")
     if kind == "one field wrong" and op.json_schema is not None:
         value = draw(one_field_wrong(world.spec, op.json_schema, world.hints))
     elif kind == "valid" and op.json_schema is not None:
