@@ -103,7 +103,7 @@ def test_unexpected_error_is_html_500_without_traceback(client, union, login_as,
     def explode(*args, **kwargs):
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(admin.views.dashboard, "_count", explode)
+    monkeypatch.setattr(admin.views.dashboard, "dashboard_counts", explode)
     login_as(Role.officer, union.branch_a)
     body = assert_html_error(client.get("/admin/"), 500)
     assert "服务器开小差了" in body and "secret internal detail" not in body
@@ -118,7 +118,7 @@ def test_database_error_page_still_renders(app, client, union, login_as, monkeyp
     def broken(*args, **kwargs):
         db.session.execute(sa.text("SELECT * FROM no_such_table"))
 
-    monkeypatch.setattr(admin.views.dashboard, "_count", broken)
+    monkeypatch.setattr(admin.views.dashboard, "dashboard_counts", broken)
     login_as(Role.officer, union.branch_a)
     assert_html_error(client.get("/admin/"), 500)
 
