@@ -104,8 +104,16 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": int(_env("MAX_CONTENT_LENGTH", str(12 * 1024 * 1024)) or 0),
         "TRUSTED_PROXIES": int(_env("TRUSTED_PROXIES", "0") or 0),
         "API_TOKEN_TTL_HOURS": int(_env("API_TOKEN_TTL_HOURS", "168") or 168),
-        "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute"),
+        # Mini-program login and binding (miniprogram_api/session.py, backend/members/binding.py).
+        # Logins per minute from one address: a plant's 1,000 workers may share one (NAT, factory Wi-Fi).
+        "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "3000 per minute"),
+        # Binding attempts per WeChat account.
         "BINDING_RATE_LIMIT": _env("BINDING_RATE_LIMIT", "10 per hour"),
+        # Failed bindings (wrong name or phone) against one employee number a day; past that only the
+        # matching WeChat-verified phone binds it.
+        "BINDING_FAILURE_LIMIT": int(_env("BINDING_FAILURE_LIMIT", "5") or 5),
+        # A WeChat-verified phone for every binding, also to roster rows without a phone and join requests.
+        "BINDING_REQUIRE_PHONE": (_env("BINDING_REQUIRE_PHONE") or "").lower() in ("1", "true", "yes"),
         "ADMIN_LOGIN_RATE_LIMIT": _env("ADMIN_LOGIN_RATE_LIMIT", "5 per minute"),
         # An admin session ends after this long without a request, and this long after the login.
         "ADMIN_SESSION_IDLE_MINUTES": float(_env("ADMIN_SESSION_IDLE_MINUTES", "30") or 30),

@@ -106,6 +106,20 @@ class BindingMismatch(Conflict):
     message = "姓名、工号或手机号与工会名册不一致，请核对后重试或联系工会"
 
 
+class PhoneRequired(DomainError):
+    """A name and an employee number are known to colleagues: the phone WeChat verified is the proof."""
+
+    status = 422
+    code = "phone_required"
+    message = "请授权微信手机号以确认是您本人"
+
+
+class BindingLocked(RateLimited):
+    """Too many failed attempts against one 工号 today: name + 工号 alone no longer binds it."""
+
+    message = "该工号今天认证失败次数过多，已暂停仅凭姓名和工号认证，请联系工会工作人员核实"
+
+
 class AlreadyBound(Conflict):
     code = "already_bound"
     message = "您的微信已绑定会员身份，无需重复绑定"

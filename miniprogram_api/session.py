@@ -12,12 +12,13 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from backend.db import unit_of_work
+from backend.errors import BindingMismatch
 from backend.extensions import limiter
 from backend.members import auth
-from backend.members.binding import account_status, bind
+from backend.members.binding import account_status, bind, count_failed_attempt
 from backend.members.models import Member, WechatAccount
 from backend.notifications.queries import credits_for, unread_count
-from miniprogram_api.common import DbId, bearer_token, current_account, member_endpoint, rate_limit_key
+from miniprogram_api.common import DbId, bearer_token, current_account, member_endpoint, member_rate_limit_key
 from miniprogram_api.schemas import LocalDateTime, MeSchema
 
 blp = Blueprint("session", __name__, url_prefix="/api/v1", description="登录与会员身份")
@@ -44,7 +45,10 @@ class BindingSchema(ma.Schema):
         load_default=None,
         allow_none=True,
         validate=ma.validate.Length(max=128),
-        metadata={"description": "getPhoneNumber 返回的 code（可选）"},
+        metadata={
+            "description": "getPhoneNumber 返回的 code：名册中该工号留有手机号时必填"
+            "（微信验证的手机号须与名册一致）"
+        },
     )
     group_id = DbId(
         load_default=None,
@@ -95,13 +99,18 @@ class LoginResult:
 
 @blp.route("/auth/login")
 class Login(MethodView):
+    # Per address, and generous: a plant's workers share one public address (factory Wi-Fi, carrier NAT)
+    # and log in together at shift change. A code is single-use and checked by WeChat, whose own limit
+    # (45011) is answered as 429 too.
     decorators = [limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"])]
 
     @blp.arguments(LoginSchema)
     @blp.response(200, LoginResultSchema)
     @blp.alt_response(400, description="invalid_code：登录凭证无效、已使用或已过期")
     @blp.alt_response(403, description="wechat_risky_user")
-    @blp.alt_response(429, description="rate_limited")
+    @blp.alt_response(
+        429, description="rate_limited：同一网络地址登录过于频繁（LOGIN_RATE_LIMIT），或微信限流（45011）"
+    )
     @blp.alt_response(503, description="wechat_unavailable")
     def post(self, body: dict[str, Any]) -> LoginResult:
         """用 wx.login 的 code 登录，得到访问令牌"""
@@ -133,14 +142,36 @@ class Me(MethodView):
 @blp.route("/me/binding")
 @member_endpoint(blp)
 class Binding(MethodView):
-    decorators = [limiter.limit(lambda: current_app.config["BINDING_RATE_LIMIT"], key_func=rate_limit_key)]
+    # Per WeChat account: logging in again for a fresh token does not start a fresh count.
+    decorators = [
+        limiter.limit(lambda: current_app.config["BINDING_RATE_LIMIT"], key_func=member_rate_limit_key)
+    ]
 
     @blp.arguments(BindingSchema)
     @blp.response(200, MeSchema)
-    @blp.alt_response(409, description="employee_already_bound / binding_mismatch / already_bound")
-    @blp.alt_response(429, description="rate_limited")
+    @blp.alt_response(
+        409,
+        description="employee_already_bound：该会员已绑定其他微信"
+        " / binding_mismatch：姓名或手机号与名册不一致 / already_bound：本微信已绑定"
+        " / join_request_pending：入会申请已在审核中",
+    )
+    @blp.alt_response(
+        422,
+        description="phone_required：名册中该工号留有手机号，须带 phone_code（姓名和工号同事都知道，"
+        "微信验证的手机号才能证明是本人）/ validation_error",
+    )
+    @blp.alt_response(
+        429, description="rate_limited：认证过于频繁（按微信账号计），或该工号今天认证失败次数过多"
+    )
     @blp.alt_response(503, description="wechat_unavailable")
     def post(self, body: dict[str, Any]) -> MeAnswer:
-        """用姓名 + 工号（可加手机号）认证会员身份；名册中没有时提交入会申请"""
-        with unit_of_work():
-            return MeAnswer.of(bind(current_account(), **body))
+        """用姓名 + 工号 + 微信手机号认证会员身份；名册中没有时提交入会申请"""
+        account = current_account()
+        try:
+            with unit_of_work():
+                return MeAnswer.of(bind(account, **body))
+        except BindingMismatch as refusal:
+            # The refusal rolled the attempt back; its count against the 工号 is written on its own.
+            with unit_of_work():
+                count_failed_attempt(account, refusal)
+            raise

@@ -86,3 +86,13 @@ def lock_waiters_run(app: Flask, *statements: str) -> bool:
         return all(any(q.startswith(s.upper()) for q in waiting) for s in statements)
 
     return _poll(app, check)
+
+
+def lock_waiters_reach(app: Flask, count: int) -> bool:
+    """True once at least ``count`` sessions of this database wait for a lock, whatever the statement
+    (so that a test stages the same race with and without the guard it checks)."""
+    query = sa.text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+    )
+    return _poll(app, lambda connection: connection.execute(query).scalar_one() >= count)

@@ -128,16 +128,19 @@ def auth(token: str) -> dict[str, str]:
 def bound_member(
     app: Flask, client: FlaskClient, emu: Any, group_id: int, openid: str | None = None, **fields: Any
 ) -> tuple[int, str]:
-    """A roster member whose WeChat account is bound and logged in: (member id, token)."""
+    """A roster member whose WeChat account is bound and logged in: (member id, token).
+
+    Bound as the member would: with the phone code WeChat gives them for their own number, when the
+    roster has one (API.md: the verified phone is the proof); without a phone, by name and 工号 alone.
+    """
     member_id = make_member(app, group_id, **fields)
     member = get(app, Member, member_id)
     openid = openid or f"openid-{member.employee_no}"
     token = api_login(client, emu, openid)
-    response = client.post(
-        "/api/v1/me/binding",
-        json={"name": member.name, "employee_no": member.employee_no},
-        headers=auth(token),
-    )
+    body = {"name": member.name, "employee_no": member.employee_no}
+    if member.phone:
+        body["phone_code"] = emu.phone_code(openid, member.phone)
+    response = client.post("/api/v1/me/binding", json=body, headers=auth(token))
     assert response.status_code == 200 and response.get_json()["status"] == "active", response.get_json()
     return member_id, token
 

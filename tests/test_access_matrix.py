@@ -112,6 +112,7 @@ MATRIX: dict[str, tuple[str, str, dict[str, Any]]] = {
     "admin.member_edit": ("GET", "/admin/members/{member}/edit", ADMIN_SCOPED),
     "admin.member_change_group": ("GET", "/admin/members/{member}/group", ADMIN_SCOPED),
     "admin.member_status": ("POST", "/admin/members/{member}/status/left", ADMIN_SCOPED),
+    "admin.member_binding_confirm": ("POST", "/admin/members/{member}/binding/confirm", ADMIN_SCOPED),
     "admin.group_new": ("GET", "/admin/groups/{group}/new", ADMIN_SCOPED),
     "admin.group_rename": ("GET", "/admin/groups/{group}/rename", ADMIN_SCOPED),
     "admin.group_delete": ("POST", "/admin/groups/{group}/delete", ADMIN_SCOPED),

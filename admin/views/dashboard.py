@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template
+from flask import current_app, render_template
 
 from admin.blueprint import bp, current_staff
-from backend.members.queries import dashboard_counts
+from backend.members.queries import binding_attacks, dashboard_counts
 
 
 @bp.get("/")
 def dashboard() -> Any:
     staff = current_staff()
-    return render_template("admin/dashboard.html", counts=dashboard_counts(staff), staff=staff)
+    limit = current_app.config["BINDING_FAILURE_LIMIT"]
+    return render_template(
+        "admin/dashboard.html",
+        counts=dashboard_counts(staff),
+        attacks=binding_attacks(staff, at_least=limit),
+        failure_limit=limit,
+        staff=staff,
+    )

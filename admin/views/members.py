@@ -1,4 +1,5 @@
-"""会员名册: search, detail, create, edit, 转会 and 离会 — all inside the staff member's scope."""
+"""会员名册: search, detail, create, edit, 转会, 离会 and confirming a WeChat binding — all inside the staff
+member's scope."""
 
 from __future__ import annotations
 
@@ -13,7 +14,13 @@ from backend.db import parse_id, unit_of_work
 from backend.errors import NotFound
 from backend.extensions import db
 from backend.members.models import MEMBER_STATUS_LABELS, Member, MemberStatus
-from backend.members.operations import create_member, set_member_status, transfer_member, update_member
+from backend.members.operations import (
+    confirm_binding,
+    create_member,
+    set_member_status,
+    transfer_member,
+    update_member,
+)
 from backend.members.privacy import reveal_phone
 from backend.members.queries import (
     MemberFilters,
@@ -39,7 +46,12 @@ def _filters(staff: Staff) -> MemberFilters:
         group = group_for_staff(group_id, staff)
     status_value = request.args.get("status", "")
     status = MemberStatus(status_value) if status_value in MEMBER_STATUS_LABELS else None
-    return MemberFilters(q=request.args.get("q", "").strip()[:50], group=group, status=status)
+    return MemberFilters(
+        q=request.args.get("q", "").strip()[:50],
+        group=group,
+        status=status,
+        unconfirmed=request.args.get("binding") == "unconfirmed",
+    )
 
 
 @bp.get("/members/")
@@ -47,7 +59,9 @@ def _filters(staff: Staff) -> MemberFilters:
 def members_list() -> Any:
     staff = current_staff()
     filters = _filters(staff)
-    query = search_members(staff, q=filters.q, group=filters.group, status=filters.status)
+    query = search_members(
+        staff, q=filters.q, group=filters.group, status=filters.status, unconfirmed=filters.unconfirmed
+    )
     pagination = db.paginate(query, page=page_arg(), per_page=PER_PAGE, error_out=False)
     return render_template(
         "admin/members/list.html",
@@ -56,6 +70,7 @@ def members_list() -> Any:
         q=filters.q,
         group_id=filters.group.id if filters.group else None,
         status=filters.status.value if filters.status else "",
+        unconfirmed=filters.unconfirmed,
         groups=group_choices(group_tree(staff.scope)),
         statuses=MEMBER_STATUS_LABELS,
         filtered=filters.active,
@@ -178,4 +193,17 @@ def member_status(member_id: int, to: str) -> Any:
         success="已标记为离会，其小程序登录已失效" if to == "left" else "已恢复为在册会员",
         redirect_to=detail,
         errors=(),
+    )
+
+
+@bp.post("/members/<int:member_id>/binding/confirm")
+@permission_required(Permission.edit_members)
+def member_binding_confirm(member_id: int) -> Any:
+    """The staff member checked that the WeChat account bound by name + 工号 is the member's own."""
+    staff = current_staff()
+    member = member_for_staff(member_id, staff)
+    return post_action(
+        lambda: confirm_binding(member, staff=staff),
+        success="已确认该微信绑定为会员本人",
+        redirect_to=url_for("admin.member_detail", member_id=member_id),
     )

@@ -28,6 +28,7 @@ ACTION_LABELS: dict[str, str] = {
     "member.status": "更改会员状态（离会/恢复）",
     "member.view_phone": "查看会员完整手机号",
     "member.bind": "职工在小程序认证会员身份",
+    "member.binding_confirm": "确认微信绑定为会员本人",
     "member.data_exported": "职工导出本人数据",
     "member.account_deleted": "职工注销小程序账号",
     "join_request.approved": "入会申请通过",

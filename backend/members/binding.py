@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from backend.audit.operations import record
 from backend.db import utcnow
 from backend.errors import (
     AlreadyBound,
+    BindingLocked,
     BindingMismatch,
     EmployeeAlreadyBound,
     InvalidPhoneCode,
+    JoinRequestPending,
+    PhoneRequired,
     ValidationFailed,
     WechatUnavailableError,
 )
 from backend.extensions import db
 from backend.members.models import (
+    BindingFailure,
+    BindingProof,
     Group,
     JoinRequest,
     JoinRequestStatus,
@@ -28,7 +35,8 @@ from backend.members.models import (
     normalize_employee_no,
     normalize_name,
 )
-from backend.members.operations import set_phone
+from backend.members.operations import link_account, set_phone
+from backend.members.queries import start_of_today
 from backend.wechat.gateway import WechatError, WechatUnavailable, gateway
 
 log = logging.getLogger(__name__)
@@ -58,6 +66,27 @@ def phone_from_code(phone_code: str) -> str:
         raise InvalidPhoneCode() from exc
 
 
+def same_phone(verified: str, roster: str) -> bool:
+    """WeChat's number (no country code) against the roster's, however the roster wrote it."""
+
+    def digits(phone: str) -> str:
+        number = re.sub(r"\D", "", phone)
+        return number[2:] if len(number) == 13 and number.startswith("86") else number
+
+    return bool(digits(verified)) and digits(verified) == digits(roster)
+
+
+def failures_today(member: Member) -> int:
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(BindingFailure)
+            .where(BindingFailure.member_id == member.id, BindingFailure.created_at >= start_of_today())
+        )
+        or 0
+    )
+
+
 def bind(
     account: WechatAccount,
     *,
@@ -68,9 +97,13 @@ def bind(
 ) -> WechatAccount:
     """Bind to the roster member with this name and employee number, or file a join request.
 
-    A roster match must agree on name (and on phone, when both a phone code is given and the roster
-    has a phone); a mismatch is refused rather than filed, so nobody can queue a request in the name
-    of someone already on the roster.
+    Colleagues know a member's name and 工号, so neither proves who is asking. When the roster row has
+    a phone, the phone WeChat verified for this account must equal it (422 without a phone code, 409
+    for another number). A row without a phone binds by name + 工号 (or, with BINDING_REQUIRE_PHONE, by
+    name + 工号 + any verified phone, which the row then keeps), and the binding waits for a staff
+    member to confirm it. A wrong name or phone is refused, never filed as a join request in the name of
+    someone on the roster, and counts against the 工号 (see `count_failed_attempt`); once a 工号 has
+    BINDING_FAILURE_LIMIT failures today, only its matching verified phone binds it.
     """
     name = normalize_name(name)
     employee_no = normalize_employee_no(employee_no)
@@ -83,33 +116,65 @@ def bind(
             return account
         raise AlreadyBound()
 
+    require_phone = bool(current_app.config["BINDING_REQUIRE_PHONE"])
+    # Asked before the name is compared, so that without a verified phone nobody learns whether a
+    # name they try belongs to the 工号.
+    if not phone_code and (require_phone or (member is not None and member.phone)):
+        raise PhoneRequired()
     phone = phone_from_code(phone_code) if phone_code else None
 
     if member is None:
         return _file_join_request(account, name=name, employee_no=employee_no, phone=phone, group_id=group_id)
 
-    if normalize_name(member.name) != name or (phone and member.phone and member.phone != phone):
-        raise BindingMismatch()
+    proved = bool(phone and member.phone and same_phone(phone, member.phone))
+    if not member.phone and failures_today(member) >= current_app.config["BINDING_FAILURE_LIMIT"]:
+        raise BindingLocked()
+    if normalize_name(member.name) != name:
+        raise BindingMismatch(member_id=member.id, reason="name")
+    if member.phone and not proved:
+        raise BindingMismatch(member_id=member.id, reason="phone")
     if member.wechat_account is not None:
         raise EmployeeAlreadyBound()
 
     try:
         with db.session.begin_nested():
-            account.member = member
-            account.bound_at = utcnow()
-            if phone and not member.phone:
-                set_phone(member, phone)
-            for request in account.join_requests:
-                if request.status == JoinRequestStatus.pending:
-                    request.status = JoinRequestStatus.cancelled
-                    request.decided_at = utcnow()
-            db.session.flush()
+            linked = link_account(account, member, proof=BindingProof.phone if proved else None)
     except IntegrityError as exc:
         # Another account bound this member between our read and our write.
-        db.session.refresh(account)
+        db.session.expire(account)
         raise EmployeeAlreadyBound() from exc
-    record("member.bind", member_id=member.id, target=member, openid_account=account.id)
+    if not linked:
+        # A request of this same account, sent at the same moment, bound it first.
+        raise AlreadyBound()
+    if phone and not member.phone:
+        set_phone(member, phone)
+    for request in account.join_requests:
+        if request.status == JoinRequestStatus.pending:
+            request.status = JoinRequestStatus.cancelled
+            request.decided_at = utcnow()
+    db.session.flush()
+    record(
+        "member.bind",
+        member_id=member.id,
+        target=member,
+        openid_account=account.id,
+        proof="phone" if proved else "awaiting_staff",
+    )
     return account
+
+
+def count_failed_attempt(account: WechatAccount, refusal: BindingMismatch) -> BindingFailure | None:
+    """Counts a refused binding against the 工号 it named. The refusal rolled its request back, so the
+    door calls this afterwards, in a transaction of its own: otherwise no failure would ever count."""
+    member_id = refusal.details.get("member_id")
+    if member_id is None:
+        return None
+    failure = BindingFailure(
+        member_id=member_id, wechat_account_id=account.id, reason=str(refusal.details.get("reason", ""))
+    )
+    db.session.add(failure)
+    db.session.flush()
+    return failure
 
 
 def _file_join_request(
@@ -122,8 +187,16 @@ def _file_join_request(
             raise ValidationFailed(errors={"group_id": ["所选组织不存在"]})
     pending = next((r for r in account.join_requests if r.status == JoinRequestStatus.pending), None)
     if pending is None:
-        pending = JoinRequest(wechat_account=account, name=name, employee_no=employee_no)
-        db.session.add(pending)
+        try:
+            with db.session.begin_nested():
+                pending = JoinRequest(wechat_account=account, name=name, employee_no=employee_no)
+                db.session.add(pending)
+                db.session.flush()
+        except IntegrityError as exc:
+            # One open request per account (a unique index): a request of this same account, sent at
+            # the same moment, filed it first.
+            db.session.expire(account)
+            raise JoinRequestPending() from exc
         account.join_requests.insert(0, pending)
     # Resubmitting while pending corrects the request instead of queueing a second one.
     pending.name = name

@@ -140,10 +140,28 @@ class GroupChange(db.Model):
     to_group: Mapped[Group] = relationship(foreign_keys=[to_group_id])
 
 
+class BindingProof(enum.StrEnum):
+    """What showed that a bound account is the member's own: name + 工号 alone (NULL) proves nothing,
+    since colleagues know both."""
+
+    phone = "phone"  # the phone WeChat verified for the account equals the roster's
+    staff = "staff"  # a staff member confirmed it, or approved the account's join request
+
+
+BINDING_PROOF_LABELS = {"phone": "本人微信手机号与名册一致", "staff": "工作人员已确认"}
+
+
 class WechatAccount(db.Model):
     """An openid that has logged in; bound to at most one member, a member to at most one account."""
 
     __tablename__ = "wechat_accounts"
+    __table_args__ = (
+        sa.CheckConstraint("binding_proof IS NULL OR member_id IS NOT NULL", name="proof_needs_member"),
+        sa.CheckConstraint(
+            "(binding_confirmed_at IS NOT NULL) = (COALESCE(binding_proof, '') = 'staff')",
+            name="staff_proof_has_time",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     openid: Mapped[str] = mapped_column(sa.String(64), unique=True)
@@ -154,11 +172,45 @@ class WechatAccount(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
     bound_at: Mapped[datetime | None]
+    binding_proof: Mapped[BindingProof | None] = mapped_column(str_enum(BindingProof, "binding_proof"))
+    binding_confirmed_at: Mapped[datetime | None]
+    binding_confirmed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
 
     member: Mapped[Member | None] = relationship(back_populates="wechat_account")
     join_requests: Mapped[list[JoinRequest]] = relationship(
         back_populates="wechat_account", order_by="JoinRequest.created_at.desc()"
     )
+
+    @property
+    def binding_awaits_confirmation(self) -> bool:
+        """Bound by name + 工号 alone: the admin lists it for staff to confirm."""
+        return self.member_id is not None and self.binding_proof is None
+
+    @property
+    def binding_proof_label(self) -> str:
+        return BINDING_PROOF_LABELS[self.binding_proof.value] if self.binding_proof else "待工作人员确认"
+
+
+class BindingFailure(db.Model):
+    """A refused attempt to bind to a roster member (a wrong name or phone for its 工号).
+
+    Counted per member (that is, per 工号) and day: past BINDING_FAILURE_LIMIT only the matching verified
+    phone binds the member, and the dashboard shows the 工号 to staff. Written after the refused request
+    rolled back, so that the refusal cannot undo its own count.
+    """
+
+    __tablename__ = "binding_failures"
+    __table_args__ = (sa.Index("ix_binding_failures_member_created", "member_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id", ondelete="CASCADE"))
+    wechat_account_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("wechat_accounts.id", ondelete="SET NULL"), index=True
+    )
+    reason: Mapped[str] = mapped_column(sa.String(24))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    member: Mapped[Member] = relationship()
 
 
 class JoinRequestStatus(enum.StrEnum):

@@ -22,12 +22,14 @@ from backend.errors import (
 from backend.extensions import db
 from backend.members.auth import revoke_all_tokens
 from backend.members.models import (
+    BindingProof,
     Group,
     GroupChange,
     JoinRequest,
     JoinRequestStatus,
     Member,
     MemberStatus,
+    WechatAccount,
     normalize_employee_no,
     normalize_name,
 )
@@ -41,6 +43,51 @@ def set_phone(member: Member, phone: str | None) -> None:
     phone = (phone or "").strip() or None
     member.phone = phone
     member.phone_index = blind_index(phone) if phone else None
+
+
+def link_account(
+    account: WechatAccount, member: Member, *, proof: BindingProof | None, staff: Staff | None = None
+) -> bool:
+    """Binds the account to the member, unless the account is bound already: False then.
+
+    One conditional UPDATE, so that of several requests racing to bind one account exactly one links
+    it; the others wait for its row lock, find it bound and get False. Another account holding the
+    member is refused by the unique index (IntegrityError: run this in a savepoint).
+    """
+    now = utcnow()
+    confirmed = proof == BindingProof.staff
+    result = db.session.execute(
+        sa.update(WechatAccount)
+        .where(WechatAccount.id == account.id, WechatAccount.member_id.is_(None))
+        .values(
+            member_id=member.id,
+            bound_at=now,
+            binding_proof=proof,
+            binding_confirmed_at=now if confirmed else None,
+            binding_confirmed_by_id=staff.id if confirmed and staff is not None else None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(account)
+    db.session.expire(member, ["wechat_account"])
+    return result.rowcount == 1
+
+
+def confirm_binding(member: Member, *, staff: Staff) -> WechatAccount:
+    """A staff member vouches that the WeChat account bound by name + 工号 is the member's own (they
+    checked in person or by phone): the admin stops listing it and /me/export shows the full phone."""
+    _require(staff, Permission.edit_members, member.group)
+    account = member.wechat_account
+    if account is None:
+        raise InvalidState("该会员尚未绑定微信")
+    if account.binding_proof is not None:
+        raise InvalidState("该微信绑定已确认，无需重复确认")
+    account.binding_proof = BindingProof.staff
+    account.binding_confirmed_at = utcnow()
+    account.binding_confirmed_by_id = staff.id
+    db.session.flush()
+    record("member.binding_confirm", staff=staff, target=member, account_id=account.id)
+    return account
 
 
 def _require(staff: Staff, permission: Permission, group: Group | None) -> None:
@@ -200,15 +247,20 @@ def approve_join_request(request: JoinRequest, *, staff: Staff, group: Group, co
     if not staff.can_review(request):
         raise NotFound()
     _require(staff, Permission.review_join_requests, group)
+    # Two reviewers pressing "approve" at once: the second waits here for the first to finish, then
+    # finds the request decided (instead of adding the same 工号 to the roster a second time).
+    db.session.refresh(request, with_for_update=True)
     if request.status != JoinRequestStatus.pending:
         raise InvalidState("该申请已处理，请刷新页面")
-    if request.wechat_account.member is not None:
+    account = request.wechat_account
+    if account.member is not None:
         raise InvalidState("该微信账号已绑定会员")
     member = create_member(
         staff=None, name=request.name, employee_no=request.employee_no, group=group, phone=request.phone
     )
-    request.wechat_account.member = member
-    request.wechat_account.bound_at = utcnow()
+    # The reviewer's approval is the staff confirmation of this binding.
+    if not link_account(account, member, proof=BindingProof.staff, staff=staff):
+        raise InvalidState("该微信账号已绑定会员")
     _decide(request, JoinRequestStatus.approved, staff=staff, comment=comment)
     request.member = member
     db.session.flush()

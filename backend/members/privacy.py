@@ -16,6 +16,9 @@ Retention rule (what ``delete_account`` erases and what it keeps):
 - **Roster anonymised:** a member still ``pending`` (never confirmed on the roster) has no status the
   union must keep, so name, employee number, phone and birthday are replaced by placeholders; the row
   stays so that history referring to it (audit, group moves) remains consistent.
+- **Refused bindings kept, unlinked:** an attempt of this account to bind to a roster member that was
+  refused (wrong name or phone) is a security record about that member's 工号; it stays, without the
+  link to the deleted account.
 - **Audit log kept:** append-only by design (DESIGN.md); a ``member.account_deleted`` row records the
   deletion itself, with no personal data in it.
 """
@@ -31,7 +34,14 @@ from backend.audit.operations import record
 from backend.db import to_local
 from backend.extensions import db
 from backend.members.auth import revoke_all_tokens
-from backend.members.models import ApiToken, JoinRequest, Member, MemberStatus, WechatAccount
+from backend.members.models import (
+    ApiToken,
+    BindingFailure,
+    JoinRequest,
+    Member,
+    MemberStatus,
+    WechatAccount,
+)
 from backend.members.operations import set_phone
 from backend.members.queries import group_display_path
 from backend.notifications.models import Notification, SubscriptionCredit, SubscriptionGrant
@@ -90,6 +100,14 @@ def export_personal_data(account: WechatAccount) -> dict[str, Any]:
             }
             for r in account.join_requests
         ],
+        "refused_bindings": [
+            {"reason": f.reason, "at": _time(f.created_at)}
+            for f in db.session.scalars(
+                sa.select(BindingFailure)
+                .where(BindingFailure.wechat_account_id == account.id)
+                .order_by(BindingFailure.id)
+            )
+        ],
         "notifications": [],
         "subscription_credits": [
             {"template_id": c.template_id, "count": c.count, "updated_at": _time(c.updated_at)}
@@ -113,7 +131,10 @@ def export_personal_data(account: WechatAccount) -> dict[str, Any]:
             "id": member.id,
             "name": member.name,
             "employee_no": member.employee_no,
-            "phone": member.phone,
+            # Full only once the binding is shown to be the member's own: a colleague who bound by name
+            # and 工号 must not read the phone off the roster this way.
+            "phone": member.phone if account.binding_proof is not None else member.phone_masked,
+            "binding_proof": account.binding_proof.value if account.binding_proof else None,
             "group": group_display_path(member.group),
             "birthday": member.birthday.isoformat() if member.birthday else None,
             "joined_on": member.joined_on.isoformat() if member.joined_on else None,

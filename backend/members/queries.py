@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from backend.crypto import blind_index
-from backend.db import count_rows
+from backend.db import SHANGHAI, count_rows, utcnow
 from backend.errors import NotFound
 from backend.extensions import db
-from backend.members.models import Group, JoinRequest, JoinRequestStatus, Member, MemberStatus
+from backend.members.models import (
+    BindingFailure,
+    Group,
+    JoinRequest,
+    JoinRequestStatus,
+    Member,
+    MemberStatus,
+    WechatAccount,
+)
 from backend.staff.permissions import Permission
 
 if TYPE_CHECKING:
@@ -99,15 +108,22 @@ def subtree_totals(tree: list[tuple[Group, int]], counts: dict[int, int]) -> dic
 
 @dataclass(frozen=True)
 class MemberFilters:
-    """What the member list is narrowed to: a name / employee number / phone, a group, a status."""
+    """What the member list is narrowed to: a name / employee number / phone, a group, a status, and
+    whether only bindings that wait for a staff member's confirmation are shown."""
 
     q: str = ""
     group: Group | None = None
     status: MemberStatus | None = None
+    unconfirmed: bool = False
 
     @property
     def active(self) -> bool:
-        return bool(self.q or self.group or self.status)
+        return bool(self.q or self.group or self.status or self.unconfirmed)
+
+
+def _binding_unconfirmed() -> sa.ColumnElement[bool]:
+    """Bound by name + 工号 alone (no verified phone, no staff confirmation)."""
+    return Member.wechat_account.has(WechatAccount.binding_proof.is_(None))
 
 
 def search_members(
@@ -116,6 +132,7 @@ def search_members(
     q: str = "",
     group: Group | None = None,
     status: MemberStatus | None = None,
+    unconfirmed: bool = False,
 ) -> sa.Select[tuple[Member]]:
     """Members in the staff member's scope, filtered; `q` is a name, an employee number or a phone."""
     query = (
@@ -124,6 +141,8 @@ def search_members(
         .where(staff.scope_filter(Member.group_id))
         .order_by(Member.employee_no)
     )
+    if unconfirmed:
+        query = query.where(_binding_unconfirmed())
     if group is not None:
         query = query.where(Member.group_id.in_(sa.select(Group.id).where(Group.path.startswith(group.path))))
     if status is not None:
@@ -155,12 +174,55 @@ def pending_join_requests(staff: Staff) -> sa.Select[tuple[JoinRequest]]:
 
 
 def dashboard_counts(staff: Staff) -> dict[str, int]:
-    """工作台: active and departed members in scope, and the join requests waiting for this person."""
+    """工作台: active and departed members in scope, the join requests waiting for this person, and the
+    WeChat bindings in scope that wait for a staff member's confirmation (for those who may confirm)."""
     counts: dict[str, int] = {}
     if staff.can(Permission.view_members):
         in_scope = sa.select(Member.id).where(staff.scope_filter(Member.group_id))
         counts["active"] = count_rows(in_scope.where(Member.status == MemberStatus.active))
         counts["left"] = count_rows(in_scope.where(Member.status == MemberStatus.left))
+    if staff.can(Permission.edit_members):
+        in_scope = sa.select(Member.id).where(staff.scope_filter(Member.group_id))
+        counts["unconfirmed"] = count_rows(in_scope.where(_binding_unconfirmed()))
     if staff.can(Permission.review_join_requests):
         counts["pending"] = count_rows(pending_join_requests(staff))
     return counts
+
+
+def start_of_today(now: datetime | None = None) -> datetime:
+    """Midnight in Asia/Shanghai, in UTC: the "today" of the failed bindings counted per 工号."""
+    local = (now or utcnow()).astimezone(SHANGHAI)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class BindingAttack:
+    """A 工号 in scope with many refused bindings today: someone may be trying to take the member over."""
+
+    member: Member
+    failures: int
+    accounts: int
+    last_at: datetime
+
+
+def binding_attacks(staff: Staff, *, at_least: int, limit: int = 50) -> list[BindingAttack]:
+    """工作台: members in scope with `at_least` refused bindings today (BINDING_FAILURE_LIMIT: from then
+    on only their verified phone binds them), most attempts first."""
+    if not staff.can(Permission.view_members):
+        return []
+    failures = sa.func.count(BindingFailure.id)
+    rows = db.session.execute(
+        sa.select(
+            Member,
+            failures,
+            sa.func.count(sa.distinct(BindingFailure.wechat_account_id)),
+            sa.func.max(BindingFailure.created_at),
+        )
+        .join(BindingFailure, BindingFailure.member_id == Member.id)
+        .where(staff.scope_filter(Member.group_id), BindingFailure.created_at >= start_of_today())
+        .group_by(Member.id)
+        .having(failures >= max(at_least, 1))
+        .order_by(failures.desc(), Member.employee_no)
+        .limit(limit)
+    ).all()
+    return [BindingAttack(member, count, accounts, last_at) for member, count, accounts, last_at in rows]

@@ -87,8 +87,11 @@ def test_a_request_that_failed_leaves_the_key_free_for_the_retry(app, client, em
     refused = upload(client, token, key="retry-me")
     assert refused.status_code == 403 and count(app, IdempotencyKey) == 0
 
+    phone_code = emu.phone_code("wx-wangwu", get(app, Member, member_id).phone)
     bind = client.post(
-        "/api/v1/me/binding", json={"name": "王五", "employee_no": "E900"}, headers=auth(token)
+        "/api/v1/me/binding",
+        json={"name": "王五", "employee_no": "E900", "phone_code": phone_code},
+        headers=auth(token),
     )
     assert bind.status_code == 200
     retried = upload(client, token, key="retry-me")

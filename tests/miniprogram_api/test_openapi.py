@@ -89,3 +89,13 @@ def test_fields_the_schemas_work_out_are_documented_as_plain_strings(client):
     for schema, field in [("Attachment", "url"), ("GroupRef", "path")]:
         assert schemas[schema]["properties"][field]["type"] == "string", (schema, field)
         assert "readOnly" not in schemas[schema]["properties"][field], (schema, field)
+
+
+def test_binding_documents_the_answers_of_api_md(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    responses = spec["paths"]["/api/v1/me/binding"]["post"]["responses"]
+    assert "phone_required" in responses["422"]["description"]
+    assert {"employee_already_bound", "binding_mismatch"} <= set(
+        re.findall(r"[a-z_]+", responses["409"]["description"])
+    )
+    assert "phone_code" in spec["components"]["schemas"]["Binding"]["properties"]

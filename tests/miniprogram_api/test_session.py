@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 
 from backend.audit.models import AuditLog
 from backend.members.models import ApiToken, JoinRequest, Member, WechatAccount
@@ -93,8 +94,11 @@ def test_bind_to_roster_member_makes_active(app, client, emu):
     union = make_union(app)
     member_id = make_member(app, union.group_a, name="王芳", employee_no="E0001")
     token = api_login(client, emu, "wx-1")
+    phone_code = emu.phone_code("wx-1", get(app, Member, member_id).phone)
     response = client.post(
-        "/api/v1/me/binding", json={"name": "王芳", "employee_no": "e0001"}, headers=auth(token)
+        "/api/v1/me/binding",
+        json={"name": "王芳", "employee_no": "e0001", "phone_code": phone_code},
+        headers=auth(token),
     )
     assert response.status_code == 200, response.get_json()
     me = response.get_json()
@@ -128,10 +132,13 @@ def test_bind_with_phone_code_must_match_roster_phone(app, client, emu):
 
 def test_wrong_name_for_employee_no_is_refused_not_filed(app, client, emu):
     union = make_union(app)
-    make_member(app, union.group_a, name="王芳", employee_no="E0001")
+    member_id = make_member(app, union.group_a, name="王芳", employee_no="E0001")
     token = api_login(client, emu, "wx-1")
+    phone_code = emu.phone_code("wx-1", get(app, Member, member_id).phone)
     response = client.post(
-        "/api/v1/me/binding", json={"name": "李四", "employee_no": "E0001"}, headers=auth(token)
+        "/api/v1/me/binding",
+        json={"name": "李四", "employee_no": "E0001", "phone_code": phone_code},
+        headers=auth(token),
     )
     assert response.status_code == 409 and response.get_json()["error"] == "binding_mismatch"
     assert count(app, JoinRequest) == 0
@@ -144,7 +151,11 @@ def test_second_account_cannot_take_a_bound_member(app, client, emu):
     token = api_login(client, emu, "wx-second")
     response = client.post(
         "/api/v1/me/binding",
-        json={"name": member.name, "employee_no": member.employee_no},
+        json={
+            "name": member.name,
+            "employee_no": member.employee_no,
+            "phone_code": emu.phone_code("wx-second", member.phone),
+        },
         headers=auth(token),
     )
     assert response.status_code == 409 and response.get_json()["error"] == "employee_already_bound"
@@ -171,3 +182,16 @@ def test_binding_validation_errors_are_chinese(client, emu):
     body = response.get_json()
     assert response.status_code == 422 and body["error"] == "validation_error"
     assert body["errors"]["name"] == ["此项必填"]
+
+
+def test_a_thousand_workers_behind_one_address_log_in_at_shift_change(app, client, emu):
+    # Factory Wi-Fi or carrier NAT: every worker of the plant comes from one public address, and they
+    # all open the mini-program within the same minute. Each code is single-use and checked by WeChat.
+    codes = [emu.login_code(f"wx-worker-{n}") for n in range(1000)]
+    plant = {"REMOTE_ADDR": "203.0.113.7"}
+    statuses = Counter(
+        client.post("/api/v1/auth/login", json={"code": code}, environ_base=plant).status_code
+        for code in codes
+    )
+    assert statuses == {200: 1000}
+    assert count(app, WechatAccount) == 1000
