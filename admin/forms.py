@@ -115,6 +115,10 @@ class MemberForm(Form):
     )
 
 
+class EditMemberForm(MemberForm):
+    clear_phone = BooleanField("删除手机号（不再保存这位会员的手机号）")
+
+
 class NewMemberForm(MemberForm):
     group_id = GroupSelectField("所属组织", validators=[DataRequired("请选择所属组织")])
 

@@ -102,8 +102,13 @@ def update_member(
     birthday: date | None,
     joined_on: date | None,
     reason: str = "",
+    clear_phone: bool = False,
 ) -> Member:
-    """Edits the roster entry; records which fields changed (not their sensitive values)."""
+    """Edits the roster entry; records which fields changed (not their sensitive values).
+
+    A blank `phone` keeps the number on file: the edit form never shows the full number (reading it is an
+    audited click on the member's page), so an untouched field arrives empty. `clear_phone` removes it.
+    """
     if staff is not None:
         _require(staff, Permission.edit_members, member.group)
     employee_no = normalize_employee_no(employee_no)
@@ -120,9 +125,15 @@ def update_member(
         if getattr(member, field) != value:
             changed.append(field)
             setattr(member, field, value)
-    if (member.phone or None) != ((phone or "").strip() or None):
+    new_phone = (phone or "").strip() or None
+    if clear_phone and new_phone:
+        raise ValidationFailed(errors={"phone": ["填写了新号码就不要勾选删除手机号"]})
+    if clear_phone and member.phone:
         changed.append("phone")
-        set_phone(member, phone)
+        set_phone(member, None)
+    elif new_phone and new_phone != member.phone:
+        changed.append("phone")
+        set_phone(member, new_phone)
     db.session.flush()
     if changed:
         record("member.update", staff=staff, target=member, fields=changed, reason=reason)
