@@ -31,6 +31,7 @@ from backend.members.models import (
     normalize_employee_no,
     normalize_name,
 )
+from backend.notifications.operations import notify
 from backend.staff.permissions import Permission
 
 if TYPE_CHECKING:
@@ -223,7 +224,28 @@ def approve_join_request(request: JoinRequest, *, staff: Staff, group: Group, co
     _decide(request, JoinRequestStatus.approved, staff=staff, comment=comment)
     request.member = member
     db.session.flush()
+    _tell_approved(request, member)
     return member
+
+
+def _tell_approved(request: JoinRequest, member: Member) -> None:
+    """The applicant learns of the approval in their inbox (now theirs: the account is bound), and by WeChat
+    when a subscribe template is configured for kind "system" (none is in the demo set: inbox only).
+
+    A rejected applicant has no roster entry, and the inbox is kept per member, so a rejection is not
+    written there: the mini-program shows it from `GET /me` (status ``rejected``, the reason as
+    ``join_request.comment``).
+    """
+    comment = request.decision_comment
+    notify(
+        member,
+        kind="system",
+        title="入会申请已通过",
+        body="您的入会申请已通过，欢迎加入工会。" + (f"\n工会留言：{comment}" if comment else ""),
+        link=None,
+        dedupe_key=f"join_request:{request.id}:decided",
+        data={"status": "已通过", "note": "欢迎加入工会", "updated_at": request.decided_at},
+    )
 
 
 def reject_join_request(request: JoinRequest, *, staff: Staff, comment: str) -> JoinRequest:
