@@ -105,10 +105,7 @@ def test_every_failed_password_attempt_is_kept(app, actor):
 def test_the_shell_is_never_folded(app, actor):
     staff_id, member_id = actor
     for _ in range(2):
-        with app.app_context(), unit_of_work():  # no origin: the shell
-            record(
-                "member.view_phone",
-                staff=db.session.get(Staff, staff_id),
-                target=db.session.get(Member, member_id),
-            )
+        with app.app_context(), origin("cli"), unit_of_work():
+            staff, member = db.session.get(Staff, staff_id), db.session.get(Member, member_id)
+            record("member.view_phone", staff=staff, target=member)
     assert rows(app) == 2
