@@ -22,7 +22,7 @@ install: $(VENV)/.installed
 # Runs the whole thing on its embedded default: SQLite, the built-in WeChat emulator, demo data.
 run: install
 	$(BIN)/flask db upgrade
-	$(BIN)/flask seed-demo
+	$(BIN)/flask seed-demo --site-url http://127.0.0.1:$(PORT) --emulator-url http://127.0.0.1:$(EMULATOR_PORT)
 	@set -e; \
 	WECHAT_API_BASE=http://127.0.0.1:$(EMULATOR_PORT)/ $(BIN)/flask wechat-emulator --port $(EMULATOR_PORT) & \
 	EMULATOR=$$!; \
@@ -32,8 +32,7 @@ run: install
 	echo "  管理后台:      http://127.0.0.1:$(PORT)/admin/   （演示账号见上方，密码 demo12345）"; \
 	echo "  接口文档:      http://127.0.0.1:$(PORT)/api/docs"; \
 	echo "  OpenAPI:       http://127.0.0.1:$(PORT)/api/v1/openapi.json"; \
-	echo "  微信模拟器:    http://127.0.0.1:$(EMULATOR_PORT)/ （取登录 code："; \
-	echo "     curl -s -X POST http://127.0.0.1:$(EMULATOR_PORT)/_emulator/login-code -H 'Content-Type: application/json' -d '{\"openid\": \"demo-openid-1\"}'）"; \
+	echo "  微信模拟器:    http://127.0.0.1:$(EMULATOR_PORT)/ （演示会员和认证一位会员的四条命令见上方）"; \
 	echo ""; \
 	WECHAT_API_BASE=http://127.0.0.1:$(EMULATOR_PORT)/ $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 

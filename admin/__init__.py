@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response, redirect, send_from_directory, url_for
 from flask_wtf.csrf import CSRFError
 
 from admin import views  # noqa: F401  (attaches the routes to the Blueprint)
@@ -23,9 +23,24 @@ def local_time(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.strftime(fmt if hasattr(value, "hour") else "%Y-%m-%d")
 
 
+def site_root() -> Any:
+    """``/``: whoever opens the bare address is looking for the admin (the API lives under /api/v1)."""
+    return redirect(url_for("admin.dashboard"))
+
+
+def favicon() -> Response:
+    """``/favicon.ico``: browsers ask for it at the root whatever the page says (pages link the SVG)."""
+    response = send_from_directory(bp.static_folder or "", "admin/favicon.ico", mimetype="image/x-icon")
+    response.cache_control.max_age = 7 * 24 * 3600
+    response.cache_control.public = True
+    return response
+
+
 def register_admin(app: Flask) -> None:
     app.register_blueprint(bp)
     app.after_request(security_headers)
+    app.add_url_rule("/", "site_root", site_root)
+    app.add_url_rule("/favicon.ico", "favicon", favicon)
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(human_size, "file_size")  # "77 KB"-style sizes; jinja's says "77 Bytes"
     # Error pages render for any path (backend/http_errors.py), signed in or not.

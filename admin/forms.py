@@ -115,6 +115,10 @@ class MemberForm(Form):
     )
 
 
+class EditMemberForm(MemberForm):
+    clear_phone = BooleanField("删除手机号（不再保存这位会员的手机号）")
+
+
 class NewMemberForm(MemberForm):
     group_id = GroupSelectField("所属组织", validators=[DataRequired("请选择所属组织")])
 
@@ -166,6 +170,8 @@ class StaffEditForm(Form):
     role = SelectField("角色", choices=ROLE_CHOICES, validators=[DataRequired("请选择角色")])
     scope_group_id = GroupSelectField("负责范围", validators=[DataRequired("请选择负责范围")])
     is_enabled = BooleanField("启用（取消勾选即停用，该账号会立即退出登录）")
+    # Set by the page that asks "确定停用…吗？": the second submission of the same form says yes.
+    confirm_disable = HiddenField()
 
 
 class PasswordForm(Form):

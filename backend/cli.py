@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 from backend.db import unit_of_work
 from backend.extensions import db
 from backend.members.models import Group
-from backend.staff.models import ROLE_LABELS, Role, Staff
+from backend.staff.models import ROLE_LABELS, Role
 
 
 def register(app: Flask) -> None:
@@ -157,9 +157,18 @@ def run_periodic() -> None:
 
 @click.command("seed-demo")
 @with_appcontext
-def seed_demo() -> None:
-    """载入演示数据（仅开发环境）：一个工会、若干分会与小组、会员，以及各角色的后台账号。"""
-    from backend.demo import DEMO_PASSWORD, seed
+@click.option(
+    "--site-url", default="http://127.0.0.1:5000", show_default=True, help="网站地址（写进打印的命令里）"
+)
+@click.option(
+    "--emulator-url", default="http://127.0.0.1:5001", show_default=True, help="微信模拟器地址（同上）"
+)
+def seed_demo(site_url: str, emulator_url: str) -> None:
+    """载入演示数据（仅开发环境）：一个工会、若干分会与小组、会员，以及各角色的后台账号。
+
+    然后打印演示账号、三位演示会员和认证其中一位的命令。
+    """
+    from backend.demo import guide, seed
 
     if current_app.config["APP_ENV"] == "production":
         raise click.ClickException("生产环境不能载入演示数据")
@@ -169,6 +178,5 @@ def seed_demo() -> None:
         click.echo("演示数据已载入。")
     else:
         click.echo("数据库里已有数据，未重复载入演示数据。")
-    click.echo(f"管理后台演示账号（密码均为 {DEMO_PASSWORD}）：")
-    for staff in db.session.scalars(sa.select(Staff).order_by(Staff.id)):
-        click.echo(f"  {staff.username:<12} {staff.role_label}（{staff.scope.name}）")
+    for line in guide(site_url=site_url, emulator_url=emulator_url):
+        click.echo(line)

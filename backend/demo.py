@@ -1,8 +1,11 @@
-"""Demo data for `make run`: a union with branches and groups, members, and one login per role."""
+"""Demo data for `make run`: a union with branches and groups, members, and one login per role; and the
+guide `flask seed-demo` prints, so that a newcomer can sign in and bind a demo member at once."""
 
 from __future__ import annotations
 
+import json
 import random
+from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
@@ -10,7 +13,7 @@ import sqlalchemy as sa
 from backend.announcements.models import AnnouncementCategory
 from backend.announcements.operations import create_announcement, publish
 from backend.extensions import db
-from backend.members.models import Group
+from backend.members.models import Group, Member
 from backend.members.operations import create_group, create_member
 from backend.staff.models import Role, Staff
 from backend.staff.operations import create_staff
@@ -54,8 +57,33 @@ GIVEN = [
     "晓东",
 ]
 
-# openids the emulator's demo users log in with; the first ones match roster members.
-DEMO_OPENIDS = ["demo-openid-1", "demo-openid-2", "demo-openid-3"]
+
+@dataclass(frozen=True)
+class DemoMember:
+    """A roster member the README and `flask seed-demo` name, with the openid to bind them from."""
+
+    name: str
+    employee_no: str
+    phone: str
+    openid: str
+
+
+# The first three members of the roster (E0001–E0003, in 装配一组, 装配二组, 质检组 of 生产分会), fixed so
+# the README can name them; the other members are drawn at random (from a fixed seed).
+DEMO_MEMBERS = (
+    DemoMember("张伟", "E0001", "13900000001", "demo-openid-1"),
+    DemoMember("李娜", "E0002", "13900000002", "demo-openid-2"),
+    DemoMember("王强", "E0003", "13900000003", "demo-openid-3"),
+)
+DEMO_OPENIDS = [member.openid for member in DEMO_MEMBERS]
+# The admin logins seed() creates: (username, display name).
+DEMO_STAFF = (
+    ("admin", "系统管理员"),
+    ("chair", "工会主席"),
+    ("officer", "生产分会干事"),
+    ("officer2", "技术分会干事"),
+    ("leader", "装配一组组长"),
+)
 
 
 def seed(member_count: int = 40) -> bool:
@@ -73,12 +101,15 @@ def seed(member_count: int = 40) -> bool:
 
     for i in range(1, member_count + 1):
         name = rng.choice(SURNAMES) + rng.choice(GIVEN)
+        phone = f"139{rng.randrange(10**8):08d}"
+        if i <= len(DEMO_MEMBERS):
+            name, phone = DEMO_MEMBERS[i - 1].name, DEMO_MEMBERS[i - 1].phone
         create_member(
             staff=None,
             name=name,
             employee_no=f"E{i:04d}",
             group=groups[(i - 1) % len(groups)],
-            phone=f"139{rng.randrange(10**8):08d}",
+            phone=phone,
             birthday=date(rng.randrange(1966, 2003), rng.randrange(1, 13), rng.randrange(1, 29)),
             joined_on=date(rng.randrange(2005, 2026), rng.randrange(1, 13), 1),
         )
@@ -148,3 +179,59 @@ def _announcements(chair: Staff, officer: Staff, production: Group) -> None:
         whole_union=False,
         groups=[production],
     )
+
+
+def _json(body: dict[str, str]) -> str:
+    return json.dumps(body, ensure_ascii=False)
+
+
+def _curl(url: str, body: dict[str, str], token: str | None = None) -> str:
+    auth = f" -H 'Authorization: Bearer {token}'" if token else ""
+    return f"curl -s -X POST {url} -H 'Content-Type: application/json'{auth} -d '{_json(body)}'"
+
+
+def binding_steps(member: DemoMember, *, site_url: str, emulator_url: str) -> list[str]:
+    """The four commands that bind `member` through the emulator, as a mini-program would: a login code,
+    the login (its answer holds the token), a phone-number code, then the binding itself."""
+    site, emulator = site_url.rstrip("/"), emulator_url.rstrip("/")
+    return [
+        _curl(f"{emulator}/_emulator/login-code", {"openid": member.openid}),
+        _curl(f"{site}/api/v1/auth/login", {"code": "<第 1 步答复里的 code>"}),
+        _curl(f"{emulator}/_emulator/phone-code", {"openid": member.openid, "phone": member.phone}),
+        _curl(
+            f"{site}/api/v1/me/binding",
+            {"name": member.name, "employee_no": member.employee_no, "phone_code": "<第 3 步答复里的 code>"},
+            token="<第 2 步答复里的 token>",
+        ),
+    ]
+
+
+def guide(*, site_url: str, emulator_url: str) -> list[str]:
+    """What `flask seed-demo` prints: the demo logins and members that are in the database (nothing
+    else: a real account created later is not listed), and how to bind the first member."""
+    staff = {
+        s.username: s
+        for s in db.session.scalars(sa.select(Staff).where(Staff.username.in_(dict(DEMO_STAFF))))
+    }
+    lines = [f"管理后台 {site_url.rstrip('/')}/admin/ 的演示账号（密码均为 {DEMO_PASSWORD}）："]
+    lines += [
+        f"  {username:<10} {staff[username].role_label}（{staff[username].scope.name}）"
+        for username, _ in DEMO_STAFF
+        if username in staff
+    ] or ["  （库中没有演示账号）"]
+    on_roster = set(
+        db.session.execute(
+            sa.select(Member.employee_no, Member.name).where(
+                Member.employee_no.in_([m.employee_no for m in DEMO_MEMBERS])
+            )
+        ).tuples()
+    )
+    members = [m for m in DEMO_MEMBERS if (m.employee_no, m.name) in on_roster]
+    if not members:
+        return lines
+    lines.append("小程序演示会员（已在名册中，可直接认证）：")
+    lines += [f"  {m.name}  工号 {m.employee_no}  手机 {m.phone}  微信 openid {m.openid}" for m in members]
+    lines.append(f"用模拟器代替微信，认证「{members[0].name}」（依次执行，把尖括号换成上一步答复里的值）：")
+    steps = binding_steps(members[0], site_url=site_url, emulator_url=emulator_url)
+    lines += [f"  {n}. {step}" for n, step in enumerate(steps, start=1)]
+    return lines

@@ -110,6 +110,7 @@ MATRIX: dict[str, tuple[str, str, dict[str, Any]]] = {
     "uploads.UploadFile": ("GET", "/api/v1/uploads/{upload}", API_MEMBER_ONLY),
     "admin.member_detail": ("GET", "/admin/members/{member}", ADMIN_SCOPED),
     "admin.member_edit": ("GET", "/admin/members/{member}/edit", ADMIN_SCOPED),
+    "admin.member_phone": ("POST", "/admin/members/{member}/phone", ADMIN_SCOPED),
     "admin.member_change_group": ("GET", "/admin/members/{member}/group", ADMIN_SCOPED),
     "admin.member_status": ("POST", "/admin/members/{member}/status/left", ADMIN_SCOPED),
     "admin.member_binding_confirm": ("POST", "/admin/members/{member}/binding/confirm", ADMIN_SCOPED),

@@ -16,15 +16,9 @@ from wtforms import SelectChoice
 from admin.blueprint import bp, current_staff, page_arg, permission_required
 from admin.forms import AuditFilterForm
 from backend.audit.export import export_audit_log
-from backend.audit.labels import (
-    ACTION_LABELS,
-    OBJECT_TYPE_LABELS,
-    action_label,
-    actor_text,
-    describe_detail,
-    object_type_label,
-)
+from backend.audit.labels import ACTION_LABELS, OBJECT_TYPE_LABELS, action_label, actor_text, describe_detail
 from backend.audit.models import AuditLog
+from backend.audit.names import ObjectNames, names_for
 from backend.audit.queries import AuditFilters, audit_entries, staff_choices
 from backend.db import SHANGHAI, unit_of_work
 from backend.errors import ValidationFailed
@@ -75,30 +69,22 @@ def _filters(form: AuditFilterForm) -> AuditFilters:
     )
 
 
-def _target_url(entry: AuditLog, viewer: Staff) -> str | None:
+def _target_url(entry: AuditLog, viewer: Staff, names: ObjectNames) -> str | None:
     page = TARGET_PAGES.get(entry.object_type)
-    if page is None or entry.object_id is None or not viewer.can(page[2]):
+    if page is None or not names.visible(entry) or not viewer.can(page[2]):
         return None
     endpoint, argument, _ = page
     return url_for(endpoint, **{argument: entry.object_id})
 
 
-def _target_text(entry: AuditLog) -> str:
-    if not entry.object_type:
-        return ""
-    label = object_type_label(entry.object_type)
-    return f"{label}（编号 {entry.object_id}）" if entry.object_id is not None else label
-
-
-def _row(entry: AuditLog, viewer: Staff) -> dict[str, Any]:
+def _row(entry: AuditLog, viewer: Staff, names: ObjectNames) -> dict[str, Any]:
     return {
         "at": entry.at,
         "actor": actor_text(entry),
         "action": action_label(entry.action),
-        "code": entry.action,
-        "target": _target_text(entry),
-        "target_url": _target_url(entry, viewer),
-        "detail": describe_detail(entry),
+        "target": names.target(entry),
+        "target_url": _target_url(entry, viewer, names),
+        "detail": describe_detail(entry, names),
         "ip": "命令行" if entry.ip == "cli" else entry.ip,
         "user_agent": entry.user_agent,
     }
@@ -119,11 +105,12 @@ def audit_list() -> Any:
     pagination = db.paginate(
         audit_entries(viewer, _filters(form)), page=page, per_page=PER_PAGE, error_out=False
     )
+    names = names_for(pagination.items, viewer)
     return render_template(
         "admin/audit/list.html",
         form=form,
         pagination=pagination,
-        rows=[_row(entry, viewer) for entry in pagination.items],
+        rows=[_row(entry, viewer, names) for entry in pagination.items],
         args=_filter_args(),
     )
 

@@ -1,4 +1,5 @@
-"""入会审核: pending join requests in scope; approve into a group (binds their WeChat) or reject."""
+"""入会审核: pending join requests in scope; approve into a group (binds their WeChat) or reject; the
+已处理 tab keeps the decided ones as history."""
 
 from __future__ import annotations
 
@@ -6,19 +7,25 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 
-from admin.blueprint import FormResult, bp, current_staff, permission_required, save_form
+from admin.blueprint import FormResult, bp, current_staff, page_arg, permission_required, save_form
 from admin.forms import ApproveJoinRequestForm, RejectJoinRequestForm, group_choices
+from backend.db import count_rows
 from backend.extensions import db
 from backend.members.models import JoinRequest
 from backend.members.operations import approve_join_request, reject_join_request
 from backend.members.queries import (
+    decided_join_requests,
     group_display_path,
+    group_display_paths,
     group_for_staff,
     group_tree,
     join_request_for_reviewer,
     pending_join_requests,
 )
 from backend.staff.permissions import Permission
+from backend.staff.queries import display_names
+
+HISTORY_PER_PAGE = 50
 
 
 @bp.get("/join-requests/")
@@ -26,7 +33,29 @@ from backend.staff.permissions import Permission
 def join_requests_list() -> Any:
     requests = db.session.scalars(pending_join_requests(current_staff())).all()
     return render_template(
-        "admin/join_requests/list.html", requests=requests, display_path=group_display_path
+        "admin/join_requests/list.html",
+        tab="pending",
+        requests=requests,
+        pending_count=len(requests),
+        display_path=group_display_path,
+    )
+
+
+@bp.get("/join-requests/history")
+@permission_required(Permission.review_join_requests)
+def join_requests_history() -> Any:
+    staff = current_staff()
+    query = decided_join_requests(staff)
+    pagination = db.paginate(query, page=page_arg(), per_page=HISTORY_PER_PAGE, error_out=False)
+    groups = [g for r in pagination.items for g in (r.group, r.member.group if r.member else None)]
+    return render_template(
+        "admin/join_requests/list.html",
+        tab="decided",
+        requests=pagination.items,
+        pagination=pagination,
+        pending_count=count_rows(pending_join_requests(staff)),
+        paths=group_display_paths(groups),
+        deciders=display_names(r.decided_by_id for r in pagination.items),
     )
 
 
@@ -55,6 +84,7 @@ def _decided(
         approve_form=approve_form,
         reject_form=reject_form,
         group_path=group_display_path(join_request.group) if join_request.group else None,
+        decider=display_names([join_request.decided_by_id]).get(join_request.decided_by_id or 0),
     )
     return page, result.status
 

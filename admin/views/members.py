@@ -9,7 +9,14 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 
 from admin.blueprint import bp, current_staff, page_arg, permission_required, post_action, save_form
-from admin.forms import ChangeGroupForm, MemberForm, MemberStatusForm, NewMemberForm, group_choices
+from admin.forms import (
+    ChangeGroupForm,
+    EditMemberForm,
+    MemberForm,
+    MemberStatusForm,
+    NewMemberForm,
+    group_choices,
+)
 from backend.db import parse_id, unit_of_work
 from backend.errors import NotFound
 from backend.extensions import db
@@ -79,11 +86,10 @@ def members_list() -> Any:
 
 @bp.get("/members/<int:member_id>")
 @permission_required(Permission.view_members)
-def member_detail(member_id: int) -> Any:
+def member_detail(member_id: int, phone: str | None = None) -> Any:
+    """The member's page, the phone masked; `phone`: the full number, after a 显示完整号码 click."""
     staff = current_staff()
     member = member_for_staff(member_id, staff)
-    with unit_of_work():
-        phone = reveal_phone(member, staff=staff, where="detail")
     return render_template(
         "admin/members/detail.html",
         member=member,
@@ -93,6 +99,17 @@ def member_detail(member_id: int) -> Any:
         status_form=MemberStatusForm(),
         display_path=group_display_path,
     )
+
+
+@bp.post("/members/<int:member_id>/phone")
+@permission_required(Permission.edit_members)
+def member_phone(member_id: int) -> Any:
+    """显示完整号码: each click shows the full phone once and is one audited read (never a page view)."""
+    staff = current_staff()
+    member = member_for_staff(member_id, staff)
+    with unit_of_work():
+        phone = reveal_phone(member, staff=staff, where="detail")
+    return member_detail(member_id, phone=phone)
 
 
 def _member_fields(form: MemberForm) -> dict[str, Any]:
@@ -141,12 +158,18 @@ def member_new() -> Any:
 def member_edit(member_id: int) -> Any:
     staff = current_staff()
     member = member_for_staff(member_id, staff)
-    form = MemberForm(obj=member)
+    form = EditMemberForm(obj=member)
     if request.method == "GET":
-        with unit_of_work():
-            form.phone.data = reveal_phone(member, staff=staff, where="edit")
+        form.phone.data = ""  # never the full number in the page: blank keeps it (update_member)
+    if member.phone_masked:
+        form.phone.description = f"留空则保持原号码 {member.phone_masked}"
     return _submit_member_form(
-        form, member, lambda: update_member(member, staff=staff, **_member_fields(form)), "会员信息已保存"
+        form,
+        member,
+        lambda: update_member(
+            member, staff=staff, **_member_fields(form), clear_phone=bool(form.clear_phone.data)
+        ),
+        "会员信息已保存",
     )
 
 

@@ -21,9 +21,10 @@ from backend.members.roster import import_rows, pending, read_rows, reading, tem
 from backend.staff.permissions import Permission
 
 SESSION_KEY = "roster_upload"
+# Werkzeug adds "; charset=utf-8" to text/* types itself: naming it here too sent it twice.
 TEMPLATE_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",
 }
 
 

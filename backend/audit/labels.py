@@ -6,7 +6,7 @@ action without one is shown by its code, so a new action is never hidden, only u
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from backend.members.models import MEMBER_STATUS_LABELS
 from backend.staff.models import ROLE_LABELS
@@ -61,15 +61,15 @@ OBJECT_TYPE_LABELS: dict[str, str] = {
 DETAIL_LABELS: dict[str, str] = {
     "username": "登录名",
     "role": "角色",
-    "scope": "负责范围（组织编号）",
+    "scope": "负责范围",
     "fields": "修改的项目",
     "reason": "原因",
     "comment": "备注",
     "page": "页面",
     "employee_no": "工号",
-    "group_id": "组织编号",
-    "from_group": "原组织编号",
-    "to_group": "新组织编号",
+    "group_id": "组织",
+    "from_group": "原组织",
+    "to_group": "新组织",
     "name": "名称",
     "old": "原名称",
     "new": "新名称",
@@ -84,7 +84,7 @@ DETAIL_LABELS: dict[str, str] = {
     "rows": "导出条数",
     "filters": "筛选条件",
     "action": "操作",
-    "staff_id": "操作人编号",
+    "staff_id": "操作人",
     "object_type": "对象类型",
     "object_id": "对象编号",
     "date_from": "开始日期",
@@ -92,7 +92,7 @@ DETAIL_LABELS: dict[str, str] = {
     "from_status": "原状态",
     "to_status": "新状态",
     "whole_union": "面向全体会员",
-    "group_ids": "面向的组织编号",
+    "group_ids": "面向的组织",
     "recipients": "接收人数",
     "messages": "发出消息数",
     "scheduled": "定时自动发布",
@@ -131,6 +131,12 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
 }
 
 
+class DetailNames(Protocol):
+    """Reads detail values that are ids of records as their names (backend/audit/names.py)."""
+
+    def detail_value(self, key: str, value: Any) -> str | None: ...
+
+
 def action_label(action: str) -> str:
     return ACTION_LABELS.get(action, action)
 
@@ -139,28 +145,32 @@ def object_type_label(object_type: str) -> str:
     return OBJECT_TYPE_LABELS.get(object_type, object_type)
 
 
-def _value_text(key: str, value: Any) -> str:
+def _value_text(key: str, value: Any, names: DetailNames | None = None) -> str:
+    if names is not None and (named := names.detail_value(key, value)) is not None:
+        return named
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, list | tuple):
         if key == "fields":
             return "、".join(FIELD_LABELS.get(str(v), str(v)) for v in value)
         return "、".join(
-            f"（{_value_text(key, v)}）" if isinstance(v, dict) else _value_text(key, v) for v in value
+            f"（{_value_text(key, v, names)}）" if isinstance(v, dict) else _value_text(key, v, names)
+            for v in value
         )
     if isinstance(value, dict):
-        return "，".join(f"{DETAIL_LABELS.get(k, k)}：{_value_text(k, v)}" for k, v in value.items())
+        return "，".join(f"{DETAIL_LABELS.get(k, k)}：{_value_text(k, v, names)}" for k, v in value.items())
     if value is None or value == "":
         return "—"
     return VALUE_LABELS.get(key, {}).get(str(value), str(value))
 
 
-def describe_detail(entry: AuditLog) -> list[tuple[str, str]]:
-    """The detail of an audit row as (label, text) pairs, in the order it was written."""
+def describe_detail(entry: AuditLog, names: DetailNames | None = None) -> list[tuple[str, str]]:
+    """The detail of an audit row as (label, text) pairs, in the order it was written; with `names`,
+    ids of groups and staff accounts read as their names."""
     detail = entry.detail
     if not isinstance(detail, dict):
         return []
-    pairs = [(DETAIL_LABELS.get(key, key), _value_text(key, value)) for key, value in detail.items()]
+    pairs = [(DETAIL_LABELS.get(key, key), _value_text(key, value, names)) for key, value in detail.items()]
     if entry.action == "staff.login_failed" and entry.actor_staff_id is None:
         # No account has that name: what was typed may be a password typed into the wrong box.
         pairs = [

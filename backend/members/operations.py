@@ -33,6 +33,7 @@ from backend.members.models import (
     normalize_employee_no,
     normalize_name,
 )
+from backend.notifications.operations import notify
 from backend.staff.permissions import Permission
 
 if TYPE_CHECKING:
@@ -149,8 +150,13 @@ def update_member(
     birthday: date | None,
     joined_on: date | None,
     reason: str = "",
+    clear_phone: bool = False,
 ) -> Member:
-    """Edits the roster entry; records which fields changed (not their sensitive values)."""
+    """Edits the roster entry; records which fields changed (not their sensitive values).
+
+    A blank `phone` keeps the number on file: the edit form never shows the full number (reading it is an
+    audited click on the member's page), so an untouched field arrives empty. `clear_phone` removes it.
+    """
     if staff is not None:
         _require(staff, Permission.edit_members, member.group)
     employee_no = normalize_employee_no(employee_no)
@@ -167,9 +173,15 @@ def update_member(
         if getattr(member, field) != value:
             changed.append(field)
             setattr(member, field, value)
-    if (member.phone or None) != ((phone or "").strip() or None):
+    new_phone = (phone or "").strip() or None
+    if clear_phone and new_phone:
+        raise ValidationFailed(errors={"phone": ["填写了新号码就不要勾选删除手机号"]})
+    if clear_phone and member.phone:
         changed.append("phone")
-        set_phone(member, phone)
+        set_phone(member, None)
+    elif new_phone and new_phone != member.phone:
+        changed.append("phone")
+        set_phone(member, new_phone)
     db.session.flush()
     if changed:
         record("member.update", staff=staff, target=member, fields=changed, reason=reason)
@@ -264,7 +276,28 @@ def approve_join_request(request: JoinRequest, *, staff: Staff, group: Group, co
     _decide(request, JoinRequestStatus.approved, staff=staff, comment=comment)
     request.member = member
     db.session.flush()
+    _tell_approved(request, member)
     return member
+
+
+def _tell_approved(request: JoinRequest, member: Member) -> None:
+    """The applicant learns of the approval in their inbox (now theirs: the account is bound), and by WeChat
+    when a subscribe template is configured for kind "system" (none is in the demo set: inbox only).
+
+    A rejected applicant has no roster entry, and the inbox is kept per member, so a rejection is not
+    written there: the mini-program shows it from `GET /me` (status ``rejected``, the reason as
+    ``join_request.comment``).
+    """
+    comment = request.decision_comment
+    notify(
+        member,
+        kind="system",
+        title="入会申请已通过",
+        body="您的入会申请已通过，欢迎加入工会。" + (f"\n工会留言：{comment}" if comment else ""),
+        link=None,
+        dedupe_key=f"join_request:{request.id}:decided",
+        data={"status": "已通过", "note": "欢迎加入工会", "updated_at": request.decided_at},
+    )
 
 
 def reject_join_request(request: JoinRequest, *, staff: Staff, comment: str) -> JoinRequest:

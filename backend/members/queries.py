@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -37,6 +38,18 @@ def group_display_path(group: Group) -> str:
     ids = group_ids_in_path(group)
     names = dict(db.session.execute(sa.select(Group.id, Group.name).where(Group.id.in_(ids))).all())
     return " / ".join(names[i] for i in ids if i in names)
+
+
+def group_display_paths(groups: Iterable[Group | None]) -> dict[int, str]:
+    """`group_display_path` of many groups with one query (a list page names each row's group)."""
+    chains = {group.id: group_ids_in_path(group) for group in groups if group is not None}
+    ids = {i for chain in chains.values() for i in chain}
+    names = (
+        dict(db.session.execute(sa.select(Group.id, Group.name).where(Group.id.in_(ids))).all())
+        if ids
+        else {}
+    )
+    return {gid: " / ".join(names[i] for i in chain if i in names) for gid, chain in chains.items()}
 
 
 def group_tree(root: Group) -> list[tuple[Group, int]]:
@@ -159,6 +172,15 @@ def search_members(
     return query
 
 
+def _reviewable(staff: Staff, query: sa.Select[tuple[JoinRequest]]) -> sa.Select[tuple[JoinRequest]]:
+    """The requests this staff member reviews (`Staff.can_review`): the group the applicant chose lies in
+    their scope; whoever holds the whole union also has those whose applicant chose no group."""
+    in_scope = staff.scope_filter(JoinRequest.group_id)
+    if staff.holds_whole_union:
+        return query.where(sa.or_(in_scope, JoinRequest.group_id.is_(None)))
+    return query.where(in_scope)
+
+
 def pending_join_requests(staff: Staff) -> sa.Select[tuple[JoinRequest]]:
     query = (
         sa.select(JoinRequest)
@@ -166,11 +188,19 @@ def pending_join_requests(staff: Staff) -> sa.Select[tuple[JoinRequest]]:
         .where(JoinRequest.status == JoinRequestStatus.pending)
         .order_by(JoinRequest.created_at)
     )
-    in_scope = staff.scope_filter(JoinRequest.group_id)
-    if staff.holds_whole_union:
-        # Whoever holds the whole union also sees requests whose applicant chose no group.
-        return query.where(sa.or_(in_scope, JoinRequest.group_id.is_(None)))
-    return query.where(in_scope)
+    return _reviewable(staff, query)
+
+
+def decided_join_requests(staff: Staff) -> sa.Select[tuple[JoinRequest]]:
+    """已处理: the requests in this person's charge that are no longer waiting (approved, rejected, or
+    withdrawn by a worker who then matched the roster), newest decision first."""
+    query = (
+        sa.select(JoinRequest)
+        .options(joinedload(JoinRequest.group), joinedload(JoinRequest.member).joinedload(Member.group))
+        .where(JoinRequest.status != JoinRequestStatus.pending)
+        .order_by(JoinRequest.decided_at.desc(), JoinRequest.id.desc())
+    )
+    return _reviewable(staff, query)
 
 
 def dashboard_counts(staff: Staff) -> dict[str, int]:

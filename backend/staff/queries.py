@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
@@ -31,3 +33,11 @@ def staff_for_admin(staff_id: int, admin: Staff) -> Staff:
     if account is None or not admin.can(Permission.manage_staff) or not admin.in_scope(account.scope):
         raise NotFound()
     return account
+
+
+def display_names(staff_ids: Iterable[int | None]) -> dict[int, str]:
+    """id → the name staff are shown by, for a list of rows that name who did something (one query)."""
+    ids = {i for i in staff_ids if i is not None}
+    if not ids:
+        return {}
+    return dict(db.session.execute(sa.select(Staff.id, Staff.display_name).where(Staff.id.in_(ids))).all())

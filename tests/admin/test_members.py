@@ -80,11 +80,16 @@ def test_pagination_twenty_per_page(app, client, union, login_as):
     assert "没有找到" in html(client.get("/admin/members/?page=99&q=P"))
 
 
-def test_detail_shows_full_phone_to_editors_and_audits_it(app, client, union, login_as):
+def test_detail_masks_the_phone_and_a_click_shows_it_audited(app, client, union, login_as):
+    """Issue 12: opening the page reads nothing sensitive; 显示完整号码 is a click, audited."""
     member_id = make_member(app, union.group_a, name="张三", phone="13812345678")
     login_as(Role.officer, union.branch_a)
     body = html(client.get(f"/admin/members/{member_id}"))
-    assert "13812345678" in body and "测试公司工会 / 甲分会 / 甲一组" in body
+    assert "13812345678" not in body and "138****5678" in body and "测试公司工会 / 甲分会 / 甲一组" in body
+    assert f'action="/admin/members/{member_id}/phone"' in body and "显示完整号码" in body
+    assert count(app, AuditLog, AuditLog.action == "member.view_phone") == 0
+    shown = post(client, f"/admin/members/{member_id}/phone")
+    assert shown.status_code == 200 and "13812345678" in html(shown) and "张三" in html(shown)
     assert count(app, AuditLog, AuditLog.action == "member.view_phone", AuditLog.object_id == member_id) == 1
 
 
@@ -152,7 +157,9 @@ def test_edit_member_saves_and_audits_changed_fields(app, client, union, login_a
     member_id = make_member(app, union.group_a, name="张三", employee_no="E1", phone="13812345678")
     login_as(Role.officer, union.branch_a)
     page = html(client.get(f"/admin/members/{member_id}/edit"))
-    assert 'value="13812345678"' in page
+    # Issue 12: the edit form no longer shows (nor silently reads) the full number.
+    assert "13812345678" not in page and "留空则保持原号码 138****5678" in page
+    assert count(app, AuditLog, AuditLog.action == "member.view_phone") == 0
     response = post(
         client,
         f"/admin/members/{member_id}/edit",

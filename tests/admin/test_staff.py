@@ -58,7 +58,10 @@ def test_edit_role_scope_and_disable_ends_their_session(app, client, union, logi
     login_as(Role.admin, union.root)
     assert client.get(f"/admin/staff/{victim}/edit").status_code == 200
     data = {"display_name": "改名", "role": "chair", "scope_group_id": union.branch_b}
-    response = post(client, f"/admin/staff/{victim}/edit", data)  # unchecked box: disabled
+    # Unchecked box: disabled. Issue 12: disabling asks first, so it takes the confirmation too.
+    asked = post(client, f"/admin/staff/{victim}/edit", data)
+    assert asked.status_code == 200 and "确定停用" in html(asked) and get(app, Staff, victim).is_enabled
+    response = post(client, f"/admin/staff/{victim}/edit", {**data, "confirm_disable": "yes"})
     assert response.status_code == 302
     staff = get(app, Staff, victim)
     assert (staff.display_name, staff.role, staff.scope_group_id, staff.is_enabled) == (
@@ -101,3 +104,35 @@ def test_admin_resetting_own_password_stays_signed_in(app, client, union, login_
 def test_missing_account_is_404(client, union, login_as):
     login_as(Role.admin, union.root)
     assert client.get("/admin/staff/99999/edit").status_code == 404
+
+
+def test_disabling_asks_first_and_says_what_it_did(app, client, union, login_as):
+    """Issue 12: unticking 启用 brings a question, not a change; confirming disables and says so."""
+    victim = make_staff(app, Role.officer, union.branch_a, username="victim")
+    other = app.test_client()
+    assert staff_login(other, "victim").status_code == 302
+    login_as(Role.admin, union.root)
+    data = {"display_name": "李四", "role": "officer", "scope_group_id": union.branch_a}
+    asked = post(client, f"/admin/staff/{victim}/edit", data)
+    page = html(asked)
+    assert asked.status_code == 200 and "确定停用「victim」吗" in page and "确认停用" in page
+    assert 'name="confirm_disable" type="hidden" value="yes"' in page
+    assert get(app, Staff, victim).is_enabled and other.get("/admin/").status_code == 200
+    assert count(app, AuditLog, AuditLog.action == "staff.update") == 0
+
+    done = post(client, f"/admin/staff/{victim}/edit", {**data, "confirm_disable": "yes"})
+    assert done.status_code == 302
+    assert "已停用「李四」，其所有登录已退出" in html(client.get(done.headers["Location"]))
+    assert not get(app, Staff, victim).is_enabled and other.get("/admin/").status_code == 302
+
+    again = post(client, f"/admin/staff/{victim}/edit", {**data, "is_enabled": "y"})  # enabling: no question
+    assert again.status_code == 302 and "已重新启用「李四」" in html(client.get(again.headers["Location"]))
+
+
+def test_other_edits_do_not_ask(app, client, union, login_as):
+    victim = make_staff(app, Role.officer, union.branch_a, username="victim")
+    login_as(Role.admin, union.root)
+    data = {"display_name": "新名字", "role": "officer", "scope_group_id": union.branch_a, "is_enabled": "y"}
+    response = post(client, f"/admin/staff/{victim}/edit", data)
+    assert response.status_code == 302 and "账号已保存" in html(client.get(response.headers["Location"]))
+    assert get(app, Staff, victim).display_name == "新名字"

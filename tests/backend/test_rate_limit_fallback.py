@@ -27,9 +27,8 @@ from backend.extensions import celery, db, limiter
 from backend.jobs import configure_celery
 from backend.members.models import Member
 from backend.staff.models import Role
-from tests.backend.uploads.files import PDF
 from tests.conftest import app_settings
-from tests.factories import api_login, auth, get, make_member, make_staff, make_union, staff_login
+from tests.factories import PDF, api_login, auth, get, make_member, make_staff, make_union, staff_login
 
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs the redis-server binary")
 

@@ -13,6 +13,7 @@ A room of its own, apart from the production gateway (backend/wechat/gateway/):
 - ``server.py``: the Flask app, ``EmulatorServer`` (a thread on loopback) and ``run_emulator``;
 - ``routes.py``: the endpoints WeChat has, and the faults injected before them;
 - ``control.py``: the ``/_emulator/`` control API and its client, ``EmulatorControl``;
+- ``index.py``: the root page, which says in Chinese what this server is and what it answers;
 - ``state.py``: what the emulator remembers; ``rules.py``: WeChat's rules it enforces.
 """
 

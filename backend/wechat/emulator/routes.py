@@ -51,8 +51,8 @@ api = Blueprint("wechat_api", __name__)
 
 def count_and_fail() -> Response | None:
     """Count every WeChat-side call and apply the first matching fault, before any endpoint runs."""
-    if request.path.startswith("/_emulator/"):
-        return None
+    if request.path == "/" or request.path.startswith("/_emulator/"):
+        return None  # the root page and the control API are not WeChat: never counted, never faulted
     state = current_state()
     path = request.path.lstrip("/")
     with state.lock:

@@ -13,6 +13,7 @@ from flask import Flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server, run_simple
 
 from backend.wechat.emulator.control import control
+from backend.wechat.emulator.index import index
 from backend.wechat.emulator.routes import answer_api_error, api, count_and_fail
 from backend.wechat.emulator.state import (
     CODE_TTL,
@@ -60,6 +61,7 @@ def create_emulator_app(
     app.before_request(count_and_fail)
     app.register_blueprint(api)
     app.register_blueprint(control)
+    app.add_url_rule("/", "index", index)  # says what this is, in Chinese, to whoever opens it
     app.register_error_handler(ApiError, answer_api_error)
     return app
 
