@@ -25,3 +25,14 @@ document.addEventListener("submit", function (event) {
     }
   }
 });
+
+// Phone width: the menu button opens and closes the navigation and the account row (admin.css).
+document.addEventListener("click", function (event) {
+  var button = event.target.closest(".menu-toggle");
+  if (!button) {
+    return;
+  }
+  var open = document.body.classList.toggle("menu-open");
+  button.setAttribute("aria-expanded", open ? "true" : "false");
+});
+
