@@ -42,6 +42,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--disable-dev-shm-usage",  # containers often give /dev/shm only 64 MB
 ]
 
 DESKTOP = {"width": 1366, "height": 768}
