@@ -6,7 +6,7 @@ PORT ?= 5000
 EMULATOR_PORT ?= 5001
 export FLASK_APP := wsgi.py
 
-.PHONY: run test lint format install worker beat bench clean
+.PHONY: run test lint format install worker beat bench screenshots clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "需要 Python 3.11 或更高版本"'
@@ -57,6 +57,11 @@ beat: install
 
 bench: install
 	$(BIN)/python bench/fanout.py
+
+# PNGs of the main admin pages at 1366 × 768 and 390 × 844 in screenshots/, for review by eye
+# (needs Chromium: apt-get install chromium fonts-noto-cjk).
+screenshots: install
+	$(BIN)/python -m tests.browser.screenshots screenshots
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

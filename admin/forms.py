@@ -7,6 +7,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired, MultipleFileField
+from werkzeug.datastructures import FileStorage
 from wtforms import (
     BooleanField,
     DateField,
@@ -19,10 +20,10 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.fields import DateTimeLocalField
-from wtforms.meta import DefaultMeta
+from wtforms.fields import DateTimeLocalField, Field
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
 
+from admin.form_messages import TRANSLATIONS, ChineseCSRF
 from backend.announcements.models import CATEGORY_LABELS
 from backend.announcements.sanitize import BODY_HINT
 from backend.db import SHANGHAI
@@ -34,11 +35,40 @@ from backend.staff.operations import MIN_PASSWORD_LENGTH
 
 class Form(FlaskForm):
     class Meta:
-        # WTForms' own messages ("Not a valid choice") in Chinese; Flask-WTF would need Flask-Babel.
+        # WTForms' and Flask-WTF's own messages ("Not a valid choice") in Chinese (admin/form_messages.py);
+        # Flask-WTF's translations would need Flask-Babel.
         locales = ("zh",)
+        csrf_class = ChineseCSRF
 
         def get_translations(self, form: Any) -> Any:
-            return DefaultMeta.get_translations(self, form)  # type: ignore[arg-type]
+            return TRANSLATIONS
+
+    # The order the page shows the fields in, when it is not the order they are declared in.
+    field_order: tuple[str, ...] = ()
+
+    def invalid_fields(self) -> list[Field]:
+        """The fields with errors, in the order the page shows them (the error summary's order)."""
+        names = [*self.field_order, *(name for name in self._fields if name not in self.field_order)]
+        return [self[name] for name in names if name != "csrf_token" and self[name].errors]
+
+    @property
+    def refused(self) -> bool:
+        """Sent and sent back: a field's error or the form's own (an operation's refusal)."""
+        return bool(self.form_errors) or any(field.errors for field in self)
+
+    def wants_focus(self, field: Field, asked: bool = False) -> bool:
+        """Whether `field` gets the cursor (autofocus): the first field to fix on a refused form, else the
+        field the page asked for. One field at most, so the browser has no two to choose from."""
+        invalid = self.invalid_fields()
+        if invalid:
+            return field is invalid[0]
+        return asked and not self.refused
+
+    def must_repick(self, field: Field) -> bool:
+        """A file field on a refused form that had a file: the browser has dropped it and nothing was
+        kept, so the page says to choose it again."""
+        data = field.data if isinstance(field.data, list) else [field.data]
+        return self.refused and any(isinstance(item, FileStorage) and item.filename for item in data)
 
     def apply_error(self, error: DomainError, field: str | None = None) -> None:
         """Show an operation's refusal on the form: its field errors, or its message on `field`."""
@@ -81,7 +111,7 @@ def group_choices(tree: list[tuple[Group, int]]) -> list[SelectChoice]:
 
 def not_in_future(form: Any, field: Any) -> None:
     if field.data and field.data > date.today():
-        raise ValueError("日期不能晚于今天")
+        raise ValidationError("日期不能晚于今天")  # WTForms 3 lets a bare ValueError escape: a 500
 
 
 # --- login -------------------------------------------------------------------------------------
@@ -121,6 +151,8 @@ class EditMemberForm(MemberForm):
 
 class NewMemberForm(MemberForm):
     group_id = GroupSelectField("所属组织", validators=[DataRequired("请选择所属组织")])
+
+    field_order = ("name", "employee_no", "phone", "group_id", "birthday", "joined_on")
 
 
 class ChangeGroupForm(Form):

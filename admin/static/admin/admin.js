@@ -35,3 +35,46 @@ document.addEventListener("click", function (event) {
     window.history.back();
   }
 });
+
+// Phone width: the menu button opens and closes the navigation and the account row (admin.css).
+document.addEventListener("click", function (event) {
+  var button = event.target.closest(".menu-toggle");
+  if (!button) {
+    return;
+  }
+  var open = document.body.classList.toggle("menu-open");
+  button.setAttribute("aria-expanded", open ? "true" : "false");
+});
+
+// A refused form: the cursor goes to the first field to fix (the server marks it autofocus too, for
+// when this script is not run), and the error summary's links move the cursor to their field.
+function focusField(id, centre) {
+  var target = document.getElementById(id);
+  if (!target) {
+    return false;
+  }
+  if (centre) {
+    (target.closest(".field") || target).scrollIntoView({ block: "center" });
+  }
+  // Without centring, the page scrolls only if the field is out of sight: the summary stays in view.
+  target.focus({ preventScroll: Boolean(centre) });
+  return true;
+}
+
+document.addEventListener("DOMContentLoaded", function () {
+  var summary = document.querySelector(".error-summary");
+  if (!summary) {
+    return;
+  }
+  var first = summary.querySelector("a[href^='#']");
+  if (!first || !focusField(first.getAttribute("href").slice(1), false)) {
+    summary.focus();
+  }
+});
+
+document.addEventListener("click", function (event) {
+  var link = event.target.closest(".error-summary a[href^='#']");
+  if (link && focusField(link.getAttribute("href").slice(1), true)) {
+    event.preventDefault();
+  }
+});

@@ -1,0 +1,359 @@
+"""What the browser tests and `make screenshots` share: Chromium, a live server, a seeded union, the pages.
+
+The app runs in a thread on 127.0.0.1 (werkzeug's `make_server`) against whatever database the caller's
+app uses; Playwright drives the system's Chromium (Debian's `chromium` package: Playwright's own browser
+download is not available offline), which signs in through the login form like a person.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, url_for
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from backend.db import unit_of_work
+from backend.extensions import db
+from backend.members.models import Group, JoinRequest, MemberStatus
+from backend.members.operations import change_group, create_member, set_member_status, update_member
+from backend.staff.models import Role
+from backend.staff.operations import create_staff
+from backend.wechat.emulator import EmulatorControl
+from tests.factories import PDF, announcement_with_files, api_login, auth, make_union, png_bytes
+
+PASSWORD = "browser-pass-1"
+
+# Running as root (containers, CI) needs --no-sandbox; the rest keep Chromium from reaching for the
+# network (updates, sync, field trials), which this offline machine does not have.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",  # containers often give /dev/shm only 64 MB
+]
+
+DESKTOP = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
+WIDTHS = {"desktop": DESKTOP, "phone": PHONE}
+
+
+def chromium_path() -> str | None:
+    """The system Chromium: $CHROMIUM, else `chromium` (Debian) or `chromium-browser` on the PATH."""
+    configured = os.environ.get("CHROMIUM")
+    if configured:
+        return configured if os.path.exists(configured) else None
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def launch(playwright: Any) -> Any:
+    return playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+class LiveServer:
+    """The Flask app served over real HTTP on a free loopback port, in a daemon thread."""
+
+    def __init__(self, app: Flask) -> None:
+        self._server: BaseWSGIServer = make_server(
+            "127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler
+        )
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="live-admin", daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+# --- the seeded union ------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    """The ids the pages are opened with, and the Latin-letter words the seeded data itself shows."""
+
+    admin_username: str
+    officer_id: int
+    branch_a: int
+    group_a: int
+    member_id: int
+    join_request_id: int
+    published_id: int
+    draft_id: int
+    draft_attachment_id: int
+    data_words: set[str] = field(default_factory=set)
+
+
+MEMBER_NAMES = ["王建华", "李秀英", "张伟", "刘芳", "陈志强", "杨静", "赵海燕", "黄晓东", "周磊", "吴娟"]
+
+
+def seed_world(app: Flask, emulator_url: str, extra_members: int = 0) -> World:
+    """A union with people, a bound member, a join request, announcements and audit rows: every page
+    has something to show. The database must be empty (the union's names are fixed)."""
+    union = make_union(app)
+    with app.app_context(), unit_of_work():
+        root, branch_a = db.session.get(Group, union.root), db.session.get(Group, union.branch_a)
+        groups = [db.session.get(Group, gid) for gid in (union.group_a, union.group_b, union.branch_a)]
+        admin = create_staff(
+            username="zhangmin", display_name="张敏", role=Role.admin, scope=root, password=PASSWORD, by=None
+        )
+        officer = create_staff(
+            username="lihua",
+            display_name="李华",
+            role=Role.officer,
+            scope=branch_a,
+            password=PASSWORD,
+            by=admin,
+        )
+        names = MEMBER_NAMES + [f"职工{n}号" for n in range(1, extra_members + 1)]
+        members = [
+            create_member(
+                staff=admin,
+                name=name,
+                employee_no=f"{100001 + i}",
+                group=groups[i % len(groups)],
+                phone=f"1390000{i:04d}",
+                birthday=date(1980 + i % 20, 1 + i % 12, 1 + i % 28),
+                joined_on=date(2010 + i % 15, 3, 1),
+            )
+            for i, name in enumerate(names)
+        ]
+        first = members[0]
+        update_member(
+            first,
+            staff=admin,
+            name=first.name,
+            employee_no=first.employee_no,
+            phone="13912345678",
+            birthday=first.birthday,
+            joined_on=first.joined_on,
+        )
+        change_group(first, groups[1], staff=admin, reason="岗位调动")
+        set_member_status(members[3], MemberStatus.left, staff=admin, reason="调离本单位")
+        ids = (admin.id, officer.id, first.id, members[1].employee_no, members[1].name)
+    admin_id, officer_id, member_id, bound_no, bound_name = ids
+
+    client = app.test_client()
+    control = EmulatorControl(emulator_url)
+    try:
+        # A roster member binds their WeChat; a worker not on the roster files a join request.
+        bound = client.post(
+            "/api/v1/me/binding",
+            json={"name": bound_name, "employee_no": bound_no},
+            headers=auth(api_login(client, control, "wx-browser-1")),
+        )
+        assert bound.status_code == 200, bound.get_json()
+        token2 = api_login(client, control, "wx-browser-2")
+        filed = client.post(
+            "/api/v1/me/binding",
+            json={"name": "孙丽", "employee_no": "200001", "group_id": union.group_a},
+            headers=auth(token2),
+        )
+        assert filed.status_code == 200 and filed.get_json()["status"] == "pending", filed.get_json()
+    finally:
+        control.close()
+
+    published_id, _ = announcement_with_files(
+        app,
+        admin_id,
+        [(PDF, "活动安排.pdf")],
+        whole_union=True,
+        title="关于开展职工健步走活动的通知",
+        body_html="<p>各分会：工会定于<strong>下月五日</strong>举办健步走活动，请组织报名。</p>",
+    )
+    draft_id, [attachment_id] = announcement_with_files(
+        app,
+        admin_id,
+        [(png_bytes((40, 30)), "报名表.png")],
+        publish=False,
+        group_ids=[union.branch_a],
+        title="甲分会困难职工帮扶名单公示",
+        body_html="<p>以下职工拟列入本年度帮扶名单，公示期五个工作日。</p>",
+        category="publicity",
+    )
+    with app.app_context():
+        join_request_id = db.session.scalars(sa.select(JoinRequest.id)).one()
+
+    return World(
+        admin_username="zhangmin",
+        officer_id=officer_id,
+        branch_a=union.branch_a,
+        group_a=union.group_a,
+        member_id=member_id,
+        join_request_id=join_request_id,
+        published_id=published_id,
+        draft_id=draft_id,
+        draft_attachment_id=attachment_id,
+        data_words={"zhangmin", "lihua"},
+    )
+
+
+# --- the pages ---------------------------------------------------------------------------------------
+
+Builder = Callable[[World], str]
+
+# Every admin page a GET opens, by endpoint: the walk opens each at both widths (test_pages.py), and
+# test_every_admin_page_is_walked fails for a GET endpoint that is in neither this nor DOWNLOADS.
+PAGES: dict[str, Builder] = {
+    "admin.login": lambda w: url_for("admin.login"),
+    "admin.dashboard": lambda w: url_for("admin.dashboard"),
+    "admin.members_list": lambda w: url_for("admin.members_list"),
+    "admin.member_detail": lambda w: url_for("admin.member_detail", member_id=w.member_id),
+    "admin.member_new": lambda w: url_for("admin.member_new"),
+    "admin.member_edit": lambda w: url_for("admin.member_edit", member_id=w.member_id),
+    "admin.member_change_group": lambda w: url_for("admin.member_change_group", member_id=w.member_id),
+    "admin.groups_tree": lambda w: url_for("admin.groups_tree"),
+    "admin.group_new": lambda w: url_for("admin.group_new", group_id=w.branch_a),
+    "admin.group_rename": lambda w: url_for("admin.group_rename", group_id=w.group_a),
+    "admin.join_requests_list": lambda w: url_for("admin.join_requests_list"),
+    "admin.join_request_review": lambda w: url_for("admin.join_request_review", request_id=w.join_request_id),
+    "admin.roster_upload": lambda w: url_for("admin.roster_upload"),
+    "admin.announcements_list": lambda w: url_for("admin.announcements_list"),
+    "admin.announcement_new": lambda w: url_for("admin.announcement_new"),
+    "admin.announcement_detail": lambda w: url_for(
+        "admin.announcement_detail", announcement_id=w.published_id
+    ),
+    "admin.announcement_edit": lambda w: url_for("admin.announcement_edit", announcement_id=w.draft_id),
+    "admin.announcement_figures": lambda w: url_for(
+        "admin.announcement_figures", announcement_id=w.published_id
+    ),
+    "admin.staff_list": lambda w: url_for("admin.staff_list"),
+    "admin.staff_new": lambda w: url_for("admin.staff_new"),
+    "admin.staff_edit": lambda w: url_for("admin.staff_edit", staff_id=w.officer_id),
+    "admin.staff_password": lambda w: url_for("admin.staff_password", staff_id=w.officer_id),
+    "admin.audit_list": lambda w: url_for("admin.audit_list"),
+    "admin.change_password": lambda w: url_for("admin.change_password"),
+}
+
+# GET endpoints that answer a file, not a page: the walk checks only that each answers 200 (and is not HTML).
+DOWNLOADS: dict[str, Builder] = {
+    "admin.static": lambda w: url_for("admin.static", filename="admin/admin.css"),
+    "admin.roster_template": lambda w: url_for("admin.roster_template", fmt="xlsx"),
+    "admin.audit_export": lambda w: url_for("admin.audit_export"),
+    "admin.announcement_attachment": lambda w: url_for(
+        "admin.announcement_attachment", announcement_id=w.draft_id, upload_id=w.draft_attachment_id
+    ),
+}
+
+SIGNED_OUT = {"admin.login"}
+
+# Pages for `make screenshots`, in reading order: (file name, endpoint).
+SCREENSHOTS = [
+    ("01-login", "admin.login"),
+    ("02-dashboard", "admin.dashboard"),
+    ("03-members", "admin.members_list"),
+    ("04-member", "admin.member_detail"),
+    ("05-member-new", "admin.member_new"),
+    ("06-groups", "admin.groups_tree"),
+    ("07-join-requests", "admin.join_requests_list"),
+    ("08-join-request", "admin.join_request_review"),
+    ("09-roster", "admin.roster_upload"),
+    ("10-announcements", "admin.announcements_list"),
+    ("11-announcement", "admin.announcement_detail"),
+    ("12-announcement-form", "admin.announcement_edit"),
+    ("13-figures", "admin.announcement_figures"),
+    ("14-staff", "admin.staff_list"),
+    ("15-audit", "admin.audit_list"),
+]
+
+
+def page_urls(app: Flask, world: World, pages: dict[str, Builder]) -> dict[str, str]:
+    with app.test_request_context():
+        return {endpoint: build(world) for endpoint, build in pages.items()}
+
+
+# --- what a page must not show ----------------------------------------------------------------------
+
+# The rule for "no English leftovers", on a page's visible text (document.body.innerText):
+# - every word made of ASCII letters only must be one of ALLOWED_WORDS, or a word the seeded data holds
+#   (World.data_words: the staff login names);
+# - exempt are words with a digit in them (employee numbers, checksums: data, not prose), HTML written
+#   out as an example (<strong>…</strong> in the announcement form's hint: code, not prose), and text
+#   inside an element marked translate="no" (an identifier shown as such, e.g. the audit log's codes).
+# Anything else is English a staff member should not meet.
+ALLOWED_WORDS = frozenset(
+    {
+        "Excel",  # the file formats staff know by name, and file names' extensions
+        "CSV",
+        "PDF",
+        "PNG",
+        "JPG",
+        "JPEG",
+        "HTML",
+        "csv",
+        "xlsx",
+        "pdf",
+        "png",
+        "jpg",
+        "jpeg",
+        "KB",  # file sizes (backend.uploads.storage.human_size)
+        "MB",
+        "ID",
+        "IP",
+        "WeChat",
+        "Ctrl",  # "按住 Ctrl 可多选"
+    }
+)
+HTML_EXAMPLE = re.compile(r"</?[A-Za-z][^<>]*>")
+WORD = re.compile(r"[A-Za-z0-9]+")
+
+# The visible text without what the rule exempts by element (translate="no").
+VISIBLE_PROSE_JS = """() => {
+    let text = document.body.innerText;
+    for (const el of document.querySelectorAll('[translate="no"]')) {
+        text = text.replace(el.innerText, " ");
+    }
+    return text + " " + document.title;
+}"""
+
+
+def english_leftovers(text: str, data_words: set[str]) -> list[str]:
+    words = WORD.findall(HTML_EXAMPLE.sub(" ", text))
+    return sorted(
+        {
+            w
+            for w in words
+            if not any(c.isdigit() for c in w) and w not in ALLOWED_WORDS and w not in data_words
+        }
+    )
+
+
+def sign_in(page: Any, base_url: str, username: str, password: str = PASSWORD) -> None:
+    """Through the login form, as a person does it."""
+    page.goto(base_url + "/admin/login")
+    page.get_by_label("登录名").fill(username)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(re.compile(r"/admin/$"))
+
+
+@contextmanager
+def signed_in_context(browser: Any, base_url: str, username: str, viewport: dict[str, int]) -> Iterator[Any]:
+    context = browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai")
+    try:
+        sign_in(context.new_page(), base_url, username)
+        yield context
+    finally:
+        context.close()
