@@ -104,6 +104,7 @@ DETAIL_LABELS: dict[str, str] = {
     "filename": "文件名",
     "account_id": "微信账号编号",
     "openid_account": "微信账号编号",
+    "proof": "认证方式",
 }
 
 # Values of "fields" (what a change touched), as the forms call them.
@@ -126,6 +127,7 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
     "to_status": MEMBER_STATUS_LABELS,
     "role": ROLE_LABELS,
     "page": {"detail": "会员详情页", "edit": "编辑会员页"},
+    "proof": {"phone": "微信验证的手机号与名册一致", "awaiting_staff": "只凭姓名和工号，待工作人员确认"},
     # Free text typed by staff passes through; these two are the codes of an account deletion.
     "reason": {"member_request": "职工本人在小程序中注销", "wechat_cancellation": "职工在微信中取消了授权"},
 }
