@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -171,3 +172,31 @@ def upload_dir(app: Flask) -> Path:
 
 def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@contextmanager
+def app_on_own_database(
+    emulator: EmulatorServer, tmp_path_factory: pytest.TempPathFactory, schema: str
+) -> Iterator[Flask]:
+    """An app on an empty database of its own (a separate schema on PostgreSQL), for migration tests
+    that build an old schema and fill it as the product then wrote it."""
+    admin_engine = sa.create_engine(TEST_DATABASE_URL) if TEST_DATABASE_URL else None
+    if admin_engine is not None:
+        with admin_engine.begin() as connection:
+            connection.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
+        url = sa.make_url(str(TEST_DATABASE_URL)).update_query_dict({"options": f"-csearch_path={schema}"})
+        database_url = url.render_as_string(hide_password=False)
+    else:
+        database_url = f"sqlite:///{tmp_path_factory.mktemp('migration') / 'old.db'}"
+    application = create_app(app_settings(emulator, tmp_path_factory, SQLALCHEMY_DATABASE_URI=database_url))
+    try:
+        yield application
+    finally:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        if admin_engine is not None:
+            with admin_engine.begin() as connection:
+                connection.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            admin_engine.dispose()

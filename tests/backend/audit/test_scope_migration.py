@@ -14,9 +14,8 @@ import sqlalchemy as sa
 from flask import Flask
 from flask_migrate import downgrade, upgrade
 
-from backend import create_app
 from backend.extensions import db
-from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL, app_settings
+from tests.conftest import ON_POSTGRES, app_on_own_database
 
 SCHEMA = "audit_scope_migration"
 T0 = datetime(2025, 1, 1, 8, 0)
@@ -29,26 +28,8 @@ def at(hour: int) -> datetime:
 
 @pytest.fixture
 def old_app(emulator, tmp_path_factory) -> Iterator[Flask]:
-    """An app on an empty database of its own (a separate schema on PostgreSQL)."""
-    if ON_POSTGRES:
-        assert TEST_DATABASE_URL
-        admin_engine = sa.create_engine(TEST_DATABASE_URL)
-        with admin_engine.begin() as connection:
-            connection.execute(sa.text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
-            connection.execute(sa.text(f"CREATE SCHEMA {SCHEMA}"))
-        url = sa.make_url(TEST_DATABASE_URL).update_query_dict({"options": f"-csearch_path={SCHEMA}"})
-        database_url = url.render_as_string(hide_password=False)
-    else:
-        database_url = f"sqlite:///{tmp_path_factory.mktemp('migration') / 'old.db'}"
-    application = create_app(app_settings(emulator, tmp_path_factory, SQLALCHEMY_DATABASE_URI=database_url))
-    yield application
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    if ON_POSTGRES:
-        with admin_engine.begin() as connection:
-            connection.execute(sa.text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
-        admin_engine.dispose()
+    with app_on_own_database(emulator, tmp_path_factory, SCHEMA) as application:
+        yield application
 
 
 def _seed_at_0005(connection: sa.Connection) -> dict[str, int]:

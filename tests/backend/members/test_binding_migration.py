@@ -13,10 +13,9 @@ import sqlalchemy as sa
 from flask import Flask
 from flask_migrate import downgrade, upgrade
 
-from backend import create_app
 from backend.extensions import celery, db
 from backend.jobs import configure_celery
-from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL, app_settings
+from tests.conftest import app_on_own_database
 
 SCHEMA = "binding_proof_migration"
 T0 = datetime(2025, 1, 1, 8, 0)
@@ -25,27 +24,9 @@ APPROVED_AT = datetime(2025, 1, 2, 9, 30)
 
 @pytest.fixture
 def old_app(app, emulator, tmp_path_factory) -> Iterator[Flask]:
-    """An app on an empty database of its own (a separate schema on PostgreSQL)."""
-    if ON_POSTGRES:
-        assert TEST_DATABASE_URL
-        admin_engine = sa.create_engine(TEST_DATABASE_URL)
-        with admin_engine.begin() as connection:
-            connection.execute(sa.text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
-            connection.execute(sa.text(f"CREATE SCHEMA {SCHEMA}"))
-        url = sa.make_url(TEST_DATABASE_URL).update_query_dict({"options": f"-csearch_path={SCHEMA}"})
-        database_url = url.render_as_string(hide_password=False)
-    else:
-        database_url = f"sqlite:///{tmp_path_factory.mktemp('migration') / 'old.db'}"
-    application = create_app(app_settings(emulator, tmp_path_factory, SQLALCHEMY_DATABASE_URI=database_url))
-    yield application
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    with app_on_own_database(emulator, tmp_path_factory, SCHEMA) as application:
+        yield application
     configure_celery(celery, app)  # tasks follow whichever app configured Celery last
-    if ON_POSTGRES:
-        with admin_engine.begin() as connection:
-            connection.execute(sa.text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
-        admin_engine.dispose()
 
 
 def _seed_before_binding_proof(connection: sa.Connection) -> None:
