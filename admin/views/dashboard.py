@@ -7,10 +7,19 @@ from typing import Any
 from flask import render_template
 
 from admin.blueprint import bp, current_staff
+from backend.announcements.today import announcements_today
+from backend.db import utcnow
 from backend.members.queries import dashboard_counts
 
 
 @bp.get("/")
 def dashboard() -> Any:
     staff = current_staff()
-    return render_template("admin/dashboard.html", counts=dashboard_counts(staff), staff=staff)
+    now = utcnow()
+    return render_template(
+        "admin/dashboard.html",
+        counts=dashboard_counts(staff),
+        staff=staff,
+        today=announcements_today(staff, now=now),  # _dashboard_announcements.html
+        now=now,
+    )
