@@ -18,6 +18,7 @@ TOP = 4
 AXIS = 18  # room for the 0 % / 50 % / 100 % labels below the bars
 LABEL_CHARS = 7  # CJK characters that fit the label column at 12 px, after the deepest indent
 INDENT = 8
+LABEL_X = 4  # off the frame
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class Bar:
     label: str  # as drawn, shortened to fit
     title: str  # the whole line, for the tooltip and screen readers
     y: int
-    indent: int
+    label_x: int
     width: float
     percent: str
     subtotal: bool
@@ -66,7 +67,7 @@ def read_rate_chart(rows: Sequence[FigureRow]) -> Chart | None:
                 label=_shorten(name, LABEL_CHARS - (1 if depth >= 2 else 0)),
                 title=f"{whole}：阅读率 {f.read_percent}，已读 {f.read} / {f.recipients} 人",
                 y=TOP + n * ROW,
-                indent=depth * INDENT,
+                label_x=LABEL_X + depth * INDENT,
                 width=round(BAR_MAX * f.read_rate, 1),
                 percent=f.read_percent,
                 subtotal=row.subtotal,

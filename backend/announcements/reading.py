@@ -12,12 +12,12 @@ from backend.announcements.operations import (
     MEMBER_LINK,
     message_data,
     notification_prefix,
-    require_manage,
     require_state,
 )
 from backend.announcements.workflow import Action
 from backend.audit.operations import record
 from backend.db import SHANGHAI, utcnow
+from backend.errors import NotFound
 from backend.extensions import db
 from backend.members.models import Group, Member, MemberStatus
 from backend.notifications.models import Notification
@@ -96,8 +96,7 @@ def _reminder_scope(announcement: Announcement, staff: Staff) -> Group | None:
         return None
     if announcement.can_view(staff):
         return staff.scope
-    require_manage(announcement, staff)  # raises NotFound, as for any announcement out of reach
-    return None
+    raise NotFound()
 
 
 def remind_unread(announcement: Announcement, *, staff: Staff, now: datetime | None = None) -> int:

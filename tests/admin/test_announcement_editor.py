@@ -87,7 +87,7 @@ def test_staff_holding_the_whole_union_start_with_the_whole_union(client, union,
     page = html(client.get("/admin/announcements/new"))
     assert re.search(r'<input checked[^>]*value="union"|<input[^>]*value="union"[^>]*checked', page)
     tree = page[page.index('class="group-tree"') :]
-    assert "checked" not in tree[: tree.index("</ul>")]
+    assert "checked" not in tree[: tree.index("</fieldset>")]
     names = re.findall(r'<li class="depth-\d"><label class="check"><input[^>]*> ([^<]+)</label>', page)
     assert names == ["测试公司工会", "甲分会", "甲一组", "乙分会", "乙一组"]  # the tree's order
 
