@@ -22,6 +22,7 @@ from wtforms import (
 )
 from wtforms.fields import DateTimeLocalField, Field
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from admin.form_messages import TRANSLATIONS, ChineseCSRF
 from backend.announcements.models import CATEGORY_LABELS
@@ -107,6 +108,22 @@ class GroupSelectField(SelectField):
 
 def group_choices(tree: list[tuple[Group, int]]) -> list[SelectChoice]:
     return [SelectChoice(group.id, "　" * depth + group.name) for group, depth in tree]  # type: ignore[arg-type]
+
+
+class GroupTreeField(SelectMultipleField):
+    """Groups ticked in a tree of checkboxes (the template indents each by its depth); `set_tree` fills
+    the choices from group_tree(). Unknown ids fail validation like any multi-select's."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def __init__(self, label: str, **kwargs: Any) -> None:
+        super().__init__(label, coerce=int, **kwargs)
+        self.depths: dict[int, int] = {}
+
+    def set_tree(self, tree: list[tuple[Group, int]]) -> None:
+        self.choices = [SelectChoice(group.id, group.name) for group, _ in tree]  # type: ignore[arg-type]
+        self.depths = {group.id: depth for group, depth in tree}
 
 
 def not_in_future(form: Any, field: Any) -> None:
@@ -264,7 +281,15 @@ TO_GROUPS = SelectChoice("groups", "指定组织（含其下级组织）")
 TO_UNION = SelectChoice("union", "全体会员")
 
 
+# Shown instead of BODY_HINT once admin/static/admin/editor.js has mounted the editor.
+EDITOR_HINT = (
+    "用工具栏设置小标题、加粗、列表、引用和链接；从 Word 或网页粘贴的文字会保留这些格式。"
+    "本地的图片和文件请用下方「添加附件」。保存时会去掉脚本等不安全的内容，保存后在预览页看效果。"
+)
+
+
 class AnnouncementForm(Form):
+    editor_hint = EDITOR_HINT
     title = StringField(
         "标题", validators=[DataRequired("请填写标题"), Length(max=100, message="标题不能超过 100 个字")]
     )
@@ -273,7 +298,7 @@ class AnnouncementForm(Form):
     )
     body_html = TextAreaField("正文", validators=[DataRequired("请填写正文")], description=BODY_HINT)
     audience = RadioField("发送范围", choices=[TO_GROUPS, TO_UNION], default="groups")
-    groups = SelectMultipleField("组织", coerce=int, description="按住 Ctrl 可多选；选分会即包含其下所有小组")
+    groups = GroupTreeField("组织", description="勾选要发送的组织，可多选；选分会即包含其下所有小组")
     pinned = BooleanField("置顶")
     push = BooleanField("同时发送微信订阅消息", default=True)
     publish_at = DateTimeLocalField(

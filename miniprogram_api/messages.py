@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 
 from backend.db import unit_of_work
 from backend.errors import NotFound
+from backend.notifications.models import WITHDRAWN_BODY
 from backend.notifications.operations import mark_all_read, mark_read, own_notification
 from backend.notifications.queries import inbox
 from miniprogram_api.common import PageQuery, current_account, member_endpoint, page_schema, paginate
@@ -25,7 +26,13 @@ class MessageSchema(ma.Schema):
         metadata={"enum": ["announcement", "activity", "application", "care", "system"]},
     )
     title = ma.fields.String()
-    body = ma.fields.String()
+    body = ma.fields.String(
+        attribute="shown_body",
+        metadata={"description": f"消息正文；撤回的公告的消息不再显示原文，固定为「{WITHDRAWN_BODY}」"},
+    )
+    withdrawn = ma.fields.Boolean(
+        metadata={"description": "消息所说的公告已撤回（此时 body 为固定文字，link 打开时答 410）"}
+    )
     link = ma.fields.String(allow_none=True, metadata={"description": "小程序页面路径，可带参数"})
     created_at = LocalDateTime()
     read_at = LocalDateTime(allow_none=True)

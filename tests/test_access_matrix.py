@@ -127,6 +127,7 @@ MATRIX: dict[str, tuple[str, str, dict[str, Any]]] = {
     "admin.announcement_remind": ("POST", "/admin/announcements/{announcement}/remind", ADMIN_SCOPED),
     "admin.announcement_unschedule": ("POST", "/admin/announcements/{announcement}/unschedule", ADMIN_SCOPED),
     "admin.announcement_withdraw": ("POST", "/admin/announcements/{announcement}/withdraw", ADMIN_SCOPED),
+    "admin.announcement_delete": ("POST", "/admin/announcements/{announcement}/delete", ADMIN_SCOPED),
     "admin.announcement_attachment": (
         "GET",
         "/admin/announcements/{announcement}/attachments/{upload}",

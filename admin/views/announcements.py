@@ -1,11 +1,15 @@
-"""公告通知: write, preview, publish (now or at a set time), withdraw, and follow who has read it.
+"""公告通知: write, preview, publish (now or at a set time), withdraw, delete drafts, and follow who has
+read it.
 
-Staff see and edit only announcements they could have written: every audience group inside their
-scope ("whole union" only for whoever holds the root). Anything else is 404.
+Staff edit only announcements they could have written: every audience group inside their scope ("whole
+union" only for whoever holds the root). They may also open, read-only, an announcement sent to their
+whole scope (a branch officer and the union-wide ones): its page, its figures limited to their scope,
+and 提醒未读 for their own unread. Anything else is 404.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
@@ -20,17 +24,23 @@ from admin.blueprint import (
     post_action,
     save_form,
 )
-from admin.forms import TO_GROUPS, AnnouncementForm, EmptyForm, group_choices
+from admin.charts import read_rate_chart
+from admin.forms import TO_GROUPS, AnnouncementForm, EmptyForm
 from backend.announcements import operations, reading
 from backend.announcements.attachments import MAX_ATTACHMENTS, attachment_of, remove_attachment
-from backend.announcements.editing import AnnouncementDraft, save_announcement
+from backend.announcements.editing import AnnouncementDraft, delete_draft, save_announcement
+from backend.announcements.figures import (
+    figures_by_announcement,
+    figures_for_staff,
+    figures_tree,
+    unread_page,
+)
 from backend.announcements.models import STATUS_LABELS, Announcement, AnnouncementCategory, AnnouncementStatus
 from backend.announcements.queries import (
     announcement_for_staff,
-    figures_by_announcement,
-    figures_by_group,
+    announcement_for_viewer,
+    figures_scope,
     staff_announcements,
-    unread_page,
 )
 from backend.db import to_local, utcnow
 from backend.extensions import db
@@ -53,9 +63,13 @@ def attachments_budget() -> int:
 def _form(announcement: Announcement | None = None) -> AnnouncementForm:
     staff = current_staff()
     form = AnnouncementForm()
-    form.groups.choices = group_choices(group_tree(staff.scope))
+    form.groups.set_tree(group_tree(staff.scope))
     if not staff.holds_whole_union:
         form.audience.choices = [TO_GROUPS]
+    if announcement is None and request.method == "GET":
+        # The usual audience: the whole union for whoever holds it, else the writer's own scope.
+        form.audience.data = "union" if staff.holds_whole_union else "groups"
+        form.groups.data = [] if staff.holds_whole_union else [staff.scope.id]
     form.attachments.description = (
         f"可一次选多个；{TYPE_LABELS}，每个不超过 {human_size(max_upload_bytes())}，"
         f"一次保存合计不超过 {human_size(attachments_budget())}，每条公告最多 {MAX_ATTACHMENTS} 个。"
@@ -126,16 +140,14 @@ def announcements_list() -> Any:
     staff = current_staff()
     status_value = request.args.get("status", "")
     status = AnnouncementStatus(status_value) if status_value in STATUS_LABELS else None
-    page = page_arg()
-    pagination = db.paginate(
-        staff_announcements(staff, status=status), page=page, per_page=PER_PAGE, error_out=False
-    )
-    figures = figures_by_announcement([a.id for a in pagination.items])
+    query = staff_announcements(staff, status=status, include_read_only=True)
+    pagination = db.paginate(query, page=page_arg(), per_page=PER_PAGE, error_out=False)
     return render_template(
         "admin/announcements/list.html",
         pagination=pagination,
         announcements=pagination.items,
-        figures=figures,
+        figures=figures_for_staff(pagination.items, staff),
+        managed={a.id for a in pagination.items if a.can_manage(staff)},
         status=status.value if status else "",
         statuses=STATUS_LABELS,
     )
@@ -160,16 +172,19 @@ def announcement_edit(announcement_id: int) -> Any:
 @bp.get("/announcements/<int:announcement_id>")
 @permission_required(PERMISSION)
 def announcement_detail(announcement_id: int) -> Any:
-    announcement = announcement_for_staff(announcement_id, current_staff())
+    staff = current_staff()
+    announcement = announcement_for_viewer(announcement_id, staff)
+    within = figures_scope(announcement, staff)
     return render_template(
         "admin/announcements/detail.html",
         announcement=announcement,
-        figures=figures_by_announcement([announcement.id]).get(announcement.id),
+        manage=within is None,
+        figures=figures_by_announcement([announcement.id], within=within).get(announcement.id),
         action_form=EmptyForm(),
     )
 
 
-def _action(announcement_id: int, verb: str, done: str) -> Any:
+def _action(announcement_id: int, verb: str, done: Message | Callable[[Any], Message]) -> Any:
     staff = current_staff()
     announcement = announcement_for_staff(announcement_id, staff)
     return post_action(
@@ -191,23 +206,31 @@ def announcement_unschedule(announcement_id: int) -> Any:
     return _action(announcement_id, "unschedule", "已取消定时发布，公告回到草稿")
 
 
+def _withdrawn(withdrawal: operations.Withdrawal) -> str:
+    return f"公告已撤回，{withdrawal.inboxes} 位会员的消息中心已更新（显示为已撤回，不再显示正文）"
+
+
 @bp.post("/announcements/<int:announcement_id>/withdraw")
 @permission_required(PERMISSION)
 def announcement_withdraw(announcement_id: int) -> Any:
-    return _action(announcement_id, "withdraw", "公告已撤回，会员不再能看到它")
+    return _action(announcement_id, "withdraw", _withdrawn)
 
 
 @bp.get("/announcements/<int:announcement_id>/figures")
 @permission_required(PERMISSION)
 def announcement_figures(announcement_id: int) -> Any:
-    announcement = announcement_for_staff(announcement_id, current_staff())
-    rows, total = figures_by_group(announcement)
+    staff = current_staff()
+    announcement = announcement_for_viewer(announcement_id, staff)
+    within = figures_scope(announcement, staff)
+    tree = figures_tree(announcement, staff.scope, within=within)
     return render_template(
         "admin/announcements/figures.html",
         announcement=announcement,
-        rows=rows,
-        total=total,
-        unread=unread_page(announcement, page=page_arg(), per_page=UNREAD_PER_PAGE),
+        within=within,
+        rows=tree.rows,
+        total=tree.total,
+        chart=read_rate_chart(tree.rows),
+        unread=unread_page(announcement, page=page_arg(), per_page=UNREAD_PER_PAGE, within=within),
         state_labels=DELIVERY_STATE_LABELS,
     )
 
@@ -222,11 +245,24 @@ def _reminded(count: int) -> Message:
 @permission_required(PERMISSION)
 def announcement_remind(announcement_id: int) -> Any:
     staff = current_staff()
-    announcement = announcement_for_staff(announcement_id, staff)
+    announcement = announcement_for_viewer(announcement_id, staff)  # remind_unread narrows it to the scope
     return post_action(
         lambda: reading.remind_unread(announcement, staff=staff, now=utcnow()),
         success=_reminded,
         redirect_to=url_for("admin.announcement_figures", announcement_id=announcement_id),
+    )
+
+
+@bp.post("/announcements/<int:announcement_id>/delete")
+@permission_required(PERMISSION)
+def announcement_delete(announcement_id: int) -> Any:
+    staff = current_staff()
+    announcement = announcement_for_staff(announcement_id, staff)
+    return post_action(
+        lambda: delete_draft(announcement, staff=staff),
+        success="草稿已删除",
+        redirect_to=url_for("admin.announcements_list"),
+        refused_to=url_for("admin.announcement_detail", announcement_id=announcement_id),
     )
 
 
@@ -236,7 +272,7 @@ def announcement_remind(announcement_id: int) -> Any:
 @bp.get("/announcements/<int:announcement_id>/attachments/<int:upload_id>")
 @permission_required(PERMISSION)
 def announcement_attachment(announcement_id: int, upload_id: int) -> Response:
-    announcement = announcement_for_staff(announcement_id, current_staff())
+    announcement = announcement_for_viewer(announcement_id, current_staff())
     # Office PCs are shared: no copy of a staff download may stay in the browser's cache.
     return send_upload(attachment_of(announcement, upload_id), shared_computer=True)
 

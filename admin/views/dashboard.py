@@ -7,6 +7,8 @@ from typing import Any
 from flask import current_app, render_template
 
 from admin.blueprint import bp, current_staff
+from backend.announcements.today import announcements_today
+from backend.db import utcnow
 from backend.members.queries import binding_attacks, dashboard_counts
 
 
@@ -14,10 +16,13 @@ from backend.members.queries import binding_attacks, dashboard_counts
 def dashboard() -> Any:
     staff = current_staff()
     limit = current_app.config["BINDING_FAILURE_LIMIT"]
+    now = utcnow()
     return render_template(
         "admin/dashboard.html",
         counts=dashboard_counts(staff),
         attacks=binding_attacks(staff, at_least=limit),
         failure_limit=limit,
         staff=staff,
+        today=announcements_today(staff, now=now),  # _dashboard_announcements.html
+        now=now,
     )

@@ -1,5 +1,5 @@
 """Saving an announcement as staff write it: content, audience, publish time and new attachments in one
-operation, so the admin's form (and any later door) cannot save half of it."""
+operation, so the admin's form (and any later door) cannot save half of it; and discarding a draft."""
 
 from __future__ import annotations
 
@@ -11,10 +11,19 @@ import sqlalchemy as sa
 
 from backend.announcements.attachments import add_attachments
 from backend.announcements.models import Announcement, AnnouncementCategory
-from backend.announcements.operations import create_announcement, set_publish_time, update_announcement
+from backend.announcements.operations import (
+    create_announcement,
+    require_manage,
+    require_state,
+    set_publish_time,
+    update_announcement,
+)
+from backend.announcements.workflow import Action
+from backend.audit.operations import record
 from backend.extensions import db
 from backend.members.models import Group
 from backend.staff.models import Staff
+from backend.uploads.operations import delete_upload
 from backend.uploads.storage import StagedFile
 
 
@@ -65,3 +74,26 @@ def save_announcement(
     set_publish_time(announcement, staff=staff, publish_at=draft.publish_at)
     add_attachments(announcement, files, staff=staff)
     return announcement
+
+
+def delete_draft(announcement: Announcement, *, staff: Staff) -> None:
+    """Deletes a draft and its attachments (their files go once the transaction has committed).
+
+    The audit row keeps what it was (title, files), since the announcement itself is gone.
+    """
+    require_manage(announcement, staff)
+    require_state(announcement, Action.delete)
+    uploads = list(announcement.attachments)
+    record(
+        "announcement.delete",
+        staff=staff,
+        target=announcement,
+        title=announcement.title,
+        uploads=[{"id": u.id, "filename": u.filename, "sha256": u.sha256} for u in uploads],
+    )
+    announcement.attachments.clear()
+    db.session.flush()
+    for upload in uploads:
+        delete_upload(upload)
+    db.session.delete(announcement)
+    db.session.flush()

@@ -134,6 +134,22 @@ class Announcement(db.Model):
             return False
         return all(staff.in_scope(group) for group in self.groups)
 
+    @property
+    def was_sent(self) -> bool:
+        return self.status in (AnnouncementStatus.published, AnnouncementStatus.withdrawn)
+
+    def reaches_all_of(self, staff: Staff) -> bool:
+        """The audience covers the staff member's whole scope: the whole union, or a group at or above it."""
+        return self.whole_union or any(group.contains(staff.scope) for group in self.groups)
+
+    def can_view(self, staff: Staff) -> bool:
+        """What staff may open: what they manage, and, read-only, an announcement sent to everyone in
+        their scope (a branch officer sees the union-wide ones, to chase their own members' reads).
+        Never one that only part of their scope, or another branch, received."""
+        if self.can_manage(staff):
+            return True
+        return staff.can(Permission.manage_announcements) and self.was_sent and self.reaches_all_of(staff)
+
     def __repr__(self) -> str:
         return f"<Announcement {self.id} {self.status}>"
 

@@ -7,6 +7,7 @@ files in `attachments.py`. The guards here (`require_manage`, `require_state`) s
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +28,7 @@ from backend.db import UTCDateTime, to_local, utcnow
 from backend.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
 from backend.extensions import db
 from backend.members.models import Group, Member, MemberStatus
-from backend.notifications.operations import notify_many
+from backend.notifications.operations import notify_many, withdraw_messages
 from backend.staff.models import Staff
 from backend.staff.permissions import Permission
 
@@ -329,15 +330,26 @@ def publish(announcement: Announcement, *, staff: Staff | None, now: datetime | 
     return announcement
 
 
-def withdraw(announcement: Announcement, *, staff: Staff, now: datetime | None = None) -> Announcement:
-    """Hides a published announcement from members. Inbox messages stay; opening one says 已撤回."""
+@dataclass(frozen=True)
+class Withdrawal:
+    """What a withdrawal came to: the announcement, and how many members' inboxes now say 已撤回."""
+
+    announcement: Announcement
+    inboxes: int
+
+
+def withdraw(announcement: Announcement, *, staff: Staff, now: datetime | None = None) -> Withdrawal:
+    """Hides a published announcement from members. Its inbox messages (the publication's and the
+    reminders) stay but show as withdrawn, without their text; pushes not yet sent are cancelled."""
     require_manage(announcement, staff)
     require_state(announcement, Action.withdraw)
+    now = now or utcnow()
     announcement.status = AnnouncementStatus.withdrawn
-    announcement.withdrawn_at = now or utcnow()
+    announcement.withdrawn_at = now
     db.session.flush()
-    record("announcement.withdraw", staff=staff, target=announcement)
-    return announcement
+    inboxes = withdraw_messages(notification_prefix(announcement.id), now=now)
+    record("announcement.withdraw", staff=staff, target=announcement, inboxes=inboxes)
+    return Withdrawal(announcement, inboxes)
 
 
 def publish_due(now: datetime | None = None, *, limit: int = 100) -> list[Announcement]:

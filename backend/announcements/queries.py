@@ -1,14 +1,12 @@
-"""Read-side helpers: what a member may see, what staff may manage, and the delivery figures."""
+"""Read-side helpers: what a member may see, and what staff may manage or view (the delivery and read
+figures are in `figures.py`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
-from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from backend.announcements.models import (
     Announcement,
@@ -18,12 +16,10 @@ from backend.announcements.models import (
     announcement_attachments,
     announcement_groups,
 )
-from backend.announcements.operations import notification_prefix
 from backend.errors import DomainError, NotFound
 from backend.extensions import db
 from backend.members.models import Group, Member, MemberStatus
 from backend.members.queries import group_ids_in_path
-from backend.notifications.models import DeliveryState, Notification
 from backend.staff.models import Staff
 from backend.staff.permissions import Permission
 
@@ -169,16 +165,38 @@ def manageable_by(staff: Staff) -> sa.ColumnElement[bool]:
     )
 
 
+def viewable_by(staff: Staff) -> sa.ColumnElement[bool]:
+    """SQL twin of `Announcement.can_view`: managed, or sent to an audience covering the whole scope."""
+    if not staff.can(Permission.manage_announcements):
+        return sa.false()
+    if staff.holds_whole_union:
+        return sa.true()
+    above_scope = sa.exists().where(
+        announcement_groups.c.announcement_id == Announcement.id,
+        announcement_groups.c.group_id.in_(group_ids_in_path(staff.scope)),
+    )
+    return sa.or_(
+        manageable_by(staff),
+        sa.and_(
+            Announcement.status.in_([AnnouncementStatus.published, AnnouncementStatus.withdrawn]),
+            sa.or_(Announcement.whole_union.is_(True), above_scope),
+        ),
+    )
+
+
 def staff_announcements(
     staff: Staff,
     *,
     status: AnnouncementStatus | None = None,
     category: AnnouncementCategory | None = None,
+    include_read_only: bool = False,
 ) -> sa.Select[tuple[Announcement]]:
+    """What the staff member manages, newest first; with `include_read_only` also what they may only
+    view (`viewable_by`), as the admin's list shows them."""
     query = (
         sa.select(Announcement)
         .options(selectinload(Announcement.groups), joinedload(Announcement.author))
-        .where(manageable_by(staff))
+        .where(viewable_by(staff) if include_read_only else manageable_by(staff))
         .order_by(Announcement.created_at.desc(), Announcement.id.desc())
     )
     if status is not None:
@@ -189,179 +207,22 @@ def staff_announcements(
 
 
 def announcement_for_staff(announcement_id: int, staff: Staff) -> Announcement:
+    """An announcement the staff member manages; anything else is answered like a missing id."""
     announcement = db.session.get(Announcement, announcement_id)
     if announcement is None or not announcement.can_manage(staff):
         raise NotFound()
     return announcement
 
 
-# --- figures ----------------------------------------------------------------------------------------
+def announcement_for_viewer(announcement_id: int, staff: Staff) -> Announcement:
+    """An announcement the staff member may open (`Announcement.can_view`), read-only or not."""
+    announcement = db.session.get(Announcement, announcement_id)
+    if announcement is None or not announcement.can_view(staff):
+        raise NotFound()
+    return announcement
 
 
-@dataclass
-class Figures:
-    recipients: int = 0
-    sent: int = 0
-    no_credit: int = 0
-    failed: int = 0
-    skipped: int = 0
-    pending: int = 0
-    read: int = 0
-
-    @property
-    def read_rate(self) -> float:
-        return self.read / self.recipients if self.recipients else 0.0
-
-    @property
-    def read_percent(self) -> str:
-        return f"{self.read_rate * 100:.1f}%"
-
-    def add(self, other: Figures) -> None:
-        for name in ("recipients", "sent", "no_credit", "failed", "skipped", "pending", "read"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-
-
-@dataclass
-class GroupFigures:
-    group_id: int
-    group_name: str
-    group_path: str
-    figures: Figures
-
-
-def _publication_key() -> sa.ColumnElement[str]:
-    """The dedupe key of the publication's message to a recipient (see operations.notification_prefix)."""
-    R = AnnouncementRecipient
-    return (
-        sa.literal("announcement:")
-        + sa.cast(R.announcement_id, sa.String)
-        + sa.literal(":")
-        + sa.cast(R.member_id, sa.String)
-    )
-
-
-def _count_where(condition: sa.ColumnElement[bool]) -> Any:
-    return sa.func.count(sa.case((condition, 1)))
-
-
-def _figure_columns() -> list[Any]:
-    state = Notification.wechat_state
-    return [
-        sa.func.count(AnnouncementRecipient.id),
-        _count_where(state == DeliveryState.sent),
-        _count_where(state == DeliveryState.no_credit),
-        _count_where(state == DeliveryState.failed),
-        _count_where(state == DeliveryState.skipped),
-        _count_where(state.in_([DeliveryState.pending, DeliveryState.sending])),
-        _count_where(AnnouncementRecipient.read_at.is_not(None)),
-    ]
-
-
-def _figures_query(*group_by: Any) -> sa.Select[Any]:
-    return (
-        sa.select(*group_by, *_figure_columns())
-        .select_from(AnnouncementRecipient)
-        .outerjoin(Notification, Notification.dedupe_key == _publication_key())
-        .where(AnnouncementRecipient.in_snapshot.is_(True))
-        .group_by(*group_by)
-    )
-
-
-def figures_by_announcement(announcement_ids: list[int]) -> dict[int, Figures]:
-    """Totals for many announcements in one aggregate query (the admin list)."""
-    if not announcement_ids:
-        return {}
-    query = _figures_query(AnnouncementRecipient.announcement_id).where(
-        AnnouncementRecipient.announcement_id.in_(announcement_ids)
-    )
-    return {row[0]: Figures(*row[1:]) for row in db.session.execute(query)}
-
-
-def figures_by_group(announcement: Announcement) -> tuple[list[GroupFigures], Figures]:
-    """Per group (the group each recipient was in when it was published), and the total."""
-    query = (
-        _figures_query(Group.id, Group.name, Group.path)
-        .join(Group, Group.id == AnnouncementRecipient.group_id)
-        .where(AnnouncementRecipient.announcement_id == announcement.id)
-        .order_by(Group.path)
-    )
-    rows = [GroupFigures(row[0], row[1], row[2], Figures(*row[3:])) for row in db.session.execute(query)]
-    total = Figures()
-    for row in rows:
-        total.add(row.figures)
-    return rows, total
-
-
-def _unread(announcement: Announcement) -> tuple[sa.ColumnElement[bool], ...]:
-    return (
-        AnnouncementRecipient.announcement_id == announcement.id,
-        AnnouncementRecipient.in_snapshot.is_(True),
-        AnnouncementRecipient.read_at.is_(None),
-    )
-
-
-def unread_recipients(announcement: Announcement) -> sa.Select[Any]:
-    """Who has not read it yet: member, their group then, delivery state, last reminder."""
-    return (
-        sa.select(
-            Member.id,
-            Member.name,
-            Member.employee_no,
-            Group.name.label("group_name"),
-            Notification.wechat_state,
-            AnnouncementRecipient.last_reminded_at,
-        )
-        .select_from(AnnouncementRecipient)
-        .join(Member, Member.id == AnnouncementRecipient.member_id)
-        .join(Group, Group.id == AnnouncementRecipient.group_id)
-        .outerjoin(Notification, Notification.dedupe_key == _publication_key())
-        .where(*_unread(announcement))
-        .order_by(Group.path, Member.employee_no)
-    )
-
-
-@dataclass(frozen=True)
-class UnreadRecipient:
-    """A row of the figures page's 未读会员 list (the columns of `unread_recipients`)."""
-
-    id: int
-    name: str
-    employee_no: str
-    group_name: str
-    wechat_state: DeliveryState | None
-    last_reminded_at: datetime | None
-
-
-def unread_page(announcement: Announcement, *, page: int, per_page: int) -> Pagination:
-    """One page of `unread_recipients` (Flask-SQLAlchemy's pagination of the recipients, whose items
-    become `UnreadRecipient` rows): three queries, whatever the page size."""
-    recipients = (
-        sa.select(AnnouncementRecipient)
-        .join(AnnouncementRecipient.member)
-        .join(AnnouncementRecipient.group)
-        .options(contains_eager(AnnouncementRecipient.member), contains_eager(AnnouncementRecipient.group))
-        .where(*_unread(announcement))
-        .order_by(Group.path, Member.employee_no)
-    )
-    pagination = db.paginate(recipients, page=page, per_page=per_page, error_out=False)
-    prefix = notification_prefix(announcement.id)
-    keys = {f"{prefix}:{r.member_id}" for r in pagination.items}
-    states = dict(
-        db.session.execute(
-            sa.select(Notification.dedupe_key, Notification.wechat_state).where(
-                Notification.dedupe_key.in_(keys)
-            )
-        ).all()
-    )
-    pagination.items = [
-        UnreadRecipient(
-            id=r.member_id,
-            name=r.member.name,
-            employee_no=r.member.employee_no,
-            group_name=r.group.name,
-            wechat_state=states.get(f"{prefix}:{r.member_id}"),
-            last_reminded_at=r.last_reminded_at,
-        )
-        for r in pagination.items
-    ]
-    return pagination
+def figures_scope(announcement: Announcement, staff: Staff) -> Group | None:
+    """Whose figures the staff member sees: every recipient's when they manage the announcement (None),
+    else only those of the recipients who were in their scope when it was published."""
+    return None if announcement.can_manage(staff) else staff.scope

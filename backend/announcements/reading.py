@@ -12,14 +12,14 @@ from backend.announcements.operations import (
     MEMBER_LINK,
     message_data,
     notification_prefix,
-    require_manage,
     require_state,
 )
 from backend.announcements.workflow import Action
 from backend.audit.operations import record
 from backend.db import SHANGHAI, utcnow
+from backend.errors import NotFound
 from backend.extensions import db
-from backend.members.models import Member, MemberStatus
+from backend.members.models import Group, Member, MemberStatus
 from backend.notifications.models import Notification
 from backend.notifications.operations import notify_many
 from backend.staff.models import Staff
@@ -88,16 +88,32 @@ def start_of_local_day(now: datetime) -> datetime:
     return datetime.combine(local.date(), time.min, tzinfo=SHANGHAI).astimezone(UTC)
 
 
+def _reminder_scope(announcement: Announcement, staff: Staff) -> Group | None:
+    """Whom the staff member may remind: every recipient of what they manage (None); of what they may
+    only view (a union-wide announcement, for a branch officer), those who were in their scope when it
+    was published, the same people the figures page shows them. Anything else is 404."""
+    if announcement.can_manage(staff):
+        return None
+    if announcement.can_view(staff):
+        return staff.scope
+    raise NotFound()
+
+
 def remind_unread(announcement: Announcement, *, staff: Staff, now: datetime | None = None) -> int:
     """Sends the unread recipients a reminder; each member at most once per day (Asia/Shanghai).
 
     The once-a-day rule is enforced by the UPDATE that claims the rows, so two clicks (or two staff)
     at the same moment still remind each member once. Returns how many members were reminded.
     """
-    require_manage(announcement, staff)
+    within = _reminder_scope(announcement, staff)
     require_state(announcement, Action.remind)
     now = now or utcnow()
     R = AnnouncementRecipient
+    in_scope = (
+        R.group_id.in_(sa.select(Group.id).where(Group.path.startswith(within.path)))
+        if within is not None
+        else sa.true()
+    )
     claimed = db.session.execute(
         sa.update(R)
         .where(
@@ -106,6 +122,7 @@ def remind_unread(announcement: Announcement, *, staff: Staff, now: datetime | N
             R.read_at.is_(None),
             sa.or_(R.last_reminded_at.is_(None), R.last_reminded_at < start_of_local_day(now)),
             R.member_id.in_(sa.select(Member.id).where(Member.status == MemberStatus.active)),
+            in_scope,
         )
         .values(last_reminded_at=now)
         .returning(R.member_id)
@@ -124,5 +141,11 @@ def remind_unread(announcement: Announcement, *, staff: Staff, now: datetime | N
             data={**message_data(announcement), "note": "您有一条公告尚未阅读"},
             push=announcement.push,
         )
-    record("announcement.remind", staff=staff, target=announcement, reminded=len(member_ids))
+    record(
+        "announcement.remind",
+        staff=staff,
+        target=announcement,
+        reminded=len(member_ids),
+        within_group_id=within.id if within is not None else None,
+    )
     return len(member_ids)

@@ -14,6 +14,7 @@ class Action(enum.StrEnum):
     publish = "publish"
     withdraw = "withdraw"
     remind = "remind"
+    delete = "delete"
 
 
 # action → the statuses it may start from. Publishing a published announcement is a no-op, not a move.
@@ -24,6 +25,9 @@ ALLOWED_FROM: dict[Action, frozenset[S]] = {
     Action.publish: frozenset({S.draft, S.scheduled}),
     Action.withdraw: frozenset({S.published}),
     Action.remind: frozenset({S.published}),
+    # Only a draft: no member has seen it. A scheduled one is taken back to draft first (取消定时), so
+    # nobody deletes what is about to go out without meaning to; a published one is withdrawn instead.
+    Action.delete: frozenset({S.draft}),
 }
 
 REFUSALS: dict[Action, str] = {
@@ -33,6 +37,7 @@ REFUSALS: dict[Action, str] = {
     Action.publish: "已撤回的公告不能再次发布",
     Action.withdraw: "只有已发布的公告可以撤回",
     Action.remind: "只有已发布的公告可以提醒未读",
+    Action.delete: "只有草稿可以删除：定时发布的公告请先取消定时，已发布的公告请撤回",
 }
 
 

@@ -46,6 +46,7 @@ ACTION_LABELS: dict[str, str] = {
     "announcement.remind": "提醒未读会员",
     "announcement.attach": "添加公告附件",
     "announcement.detach": "删除公告附件",
+    "announcement.delete": "删除公告草稿",
     "audit.export": "导出审计日志",
 }
 

@@ -43,6 +43,11 @@ FINAL_STATES = frozenset(
     {DeliveryState.sent, DeliveryState.no_credit, DeliveryState.failed, DeliveryState.skipped}
 )
 
+# What the inbox shows instead of the body of a message whose announcement was withdrawn.
+WITHDRAWN_BODY = "该公告已撤回"
+# last_error_code of a push that was still waiting when its announcement was withdrawn (never sent).
+WITHDRAWN_BEFORE_SENDING = "withdrawn"
+
 DELIVERY_STATE_LABELS = {
     "pending": "待发送",
     "sending": "发送中",
@@ -85,6 +90,9 @@ class Notification(db.Model):
     dedupe_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
+    # Set when what the message is about was taken back (a withdrawn announcement): the inbox keeps the
+    # entry, says so, and no longer shows its text (miniprogram_api/messages.py).
+    withdrawn_at: Mapped[datetime | None]
 
     wechat_state: Mapped[DeliveryState] = mapped_column(
         str_enum(DeliveryState, "delivery_state"), default=DeliveryState.pending
@@ -98,6 +106,15 @@ class Notification(db.Model):
     sent_at: Mapped[datetime | None]
 
     member: Mapped[Member] = relationship()
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.withdrawn_at is not None
+
+    @property
+    def shown_body(self) -> str:
+        """The text the inbox shows: none of a withdrawn message's own, a fixed line instead."""
+        return WITHDRAWN_BODY if self.withdrawn else self.body
 
     @property
     def wechat_state_label(self) -> str:

@@ -25,6 +25,7 @@ from backend.extensions import db
 from backend.members.models import Member, WechatAccount
 from backend.notifications.delivery import enqueue_drains
 from backend.notifications.models import (
+    WITHDRAWN_BEFORE_SENDING,
     DeliveryState,
     GrantSource,
     Notification,
@@ -50,6 +51,7 @@ __all__ = [
     "own_notification",
     "record_subscriptions",
     "set_credit",
+    "withdraw_messages",
 ]
 
 
@@ -170,6 +172,41 @@ def notification_ids_for(dedupe_prefix: str) -> dict[int, int]:
         )
     )
     return {member_id: notification_id for member_id, notification_id in rows}
+
+
+def withdraw_messages(dedupe_prefix: str, *, now: datetime | None = None) -> int:
+    """Marks the rows a ``notify_many(dedupe_prefix=…)`` wrote (and any written under longer prefixes,
+    such as reminders) withdrawn, and cancels their pushes that are still waiting. Returns how many
+    members' inboxes changed.
+
+    A push already being sent (``sending``) is WeChat's by now and is left to finish; a ``pending`` one
+    (queued, or waiting to retry) becomes ``skipped`` with reason ``withdrawn``. The delivery worker
+    moves only ``pending`` rows to ``sending``, so a cancelled row is never sent, even one a worker had
+    already claimed.
+    """
+    now = now or utcnow()
+    mine = Notification.dedupe_key.startswith(f"{dedupe_prefix}:", autoescape=True)
+    members = db.session.execute(
+        sa.update(Notification)
+        .where(mine, Notification.withdrawn_at.is_(None))
+        .values(withdrawn_at=now)
+        .returning(Notification.member_id)
+        .execution_options(synchronize_session=False)
+    ).scalars()
+    inboxes = len(set(members))
+    db.session.execute(
+        sa.update(Notification)
+        .where(mine, Notification.wechat_state == DeliveryState.pending)
+        .values(
+            wechat_state=DeliveryState.skipped,
+            last_error_code=WITHDRAWN_BEFORE_SENDING,
+            claimed_until=None,
+            next_attempt_at=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire_all()
+    return inboxes
 
 
 def _insert_ignore(table: sa.Table) -> Any:

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from tests.factories import api_login, auth, bound_member, make_union, send_notice
+from backend.staff.models import Role
+from tests.factories import (
+    act,
+    api_login,
+    auth,
+    bound_member,
+    make_announcement,
+    make_staff,
+    make_union,
+    send_notice,
+)
 
 
 def test_messages_are_the_callers_own_newest_first(app, client, emu):
@@ -17,8 +27,8 @@ def test_messages_are_the_callers_own_newest_first(app, client, emu):
     assert body["total"] == 2 and body["page"] == 1 and body["page_size"] == 20
     assert [m["id"] for m in body["items"]] == [second, first]
     item = body["items"][1]
-    assert set(item) == {"id", "kind", "title", "body", "link", "created_at", "read_at"}
-    assert item["kind"] == "announcement" and item["read_at"] is None
+    assert set(item) == {"id", "kind", "title", "body", "link", "created_at", "read_at", "withdrawn"}
+    assert item["kind"] == "announcement" and item["read_at"] is None and item["withdrawn"] is False
     assert item["created_at"].endswith("+08:00")
 
     page = client.get("/api/v1/me/messages?page=2&page_size=1", headers=auth(token)).get_json()
@@ -74,3 +84,28 @@ def test_inbox_is_in_the_openapi_document(client):
     assert operation["security"] == [{"bearerAuth": []}]
     assert "401" in operation["responses"]
     assert "404" in spec["paths"]["/api/v1/me/messages/{message_id}/read"]["post"]["responses"]
+
+
+def test_a_withdrawn_announcements_message_says_so_and_hides_its_text(app, client, emu):
+    union = make_union(app)
+    _, token = bound_member(app, client, emu, union.group_a)
+    staff = make_staff(app, Role.chair, union.root)
+    kept = make_announcement(app, staff, whole_union=True, title="仍然有效", body_html="<p>照常上班。</p>")
+    gone = make_announcement(app, staff, whole_union=True, title="发错了", body_html="<p>明天放假。</p>")
+    act(app, gone, "withdraw", staff)
+
+    items = {m["link"]: m for m in client.get("/api/v1/me/messages", headers=auth(token)).get_json()["items"]}
+    withdrawn = items[f"/pages/announcements/detail?id={gone}"]
+    assert withdrawn["withdrawn"] is True and withdrawn["body"] == "该公告已撤回"
+    assert "发错了" in withdrawn["title"] and "放假" not in str(withdrawn)
+    valid = items[f"/pages/announcements/detail?id={kept}"]
+    assert valid["withdrawn"] is False and valid["body"] == "照常上班。"
+    # The link it carries answers 410 (API.md), so the mini-program can say 已撤回 there too.
+    response = client.get(f"/api/v1/announcements/{gone}", headers=auth(token))
+    assert response.status_code == 410 and response.get_json()["error"] == "announcement_withdrawn"
+
+
+def test_the_message_schema_documents_withdrawn(client):
+    schema = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]["Message"]["properties"]
+    assert schema["withdrawn"]["type"] == "boolean"
+    assert schema["body"]["type"] == "string" and "该公告已撤回" in schema["body"]["description"]

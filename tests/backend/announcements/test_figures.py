@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from backend.announcements.figures import figures_by_announcement, figures_by_group, unread_recipients
 from backend.announcements.models import Announcement
-from backend.announcements.queries import figures_by_announcement, figures_by_group, unread_recipients
 from backend.announcements.reading import record_read
 from backend.db import unit_of_work, utcnow
 from backend.extensions import db

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from backend.announcements.figures import figures_by_group
 from backend.announcements.models import Announcement, AnnouncementRecipient
-from backend.announcements.queries import figures_by_group
 from backend.announcements.reading import record_read
 from backend.db import unit_of_work
 from backend.extensions import db

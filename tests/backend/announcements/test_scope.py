@@ -41,8 +41,17 @@ def test_group_leaders_cannot_write_announcements(app, union):
         make_announcement(app, leader, whole_union=True)
 
 
-@pytest.mark.parametrize("operation", ["publish", "withdraw", "remind_unread", "unschedule"])
-@pytest.mark.parametrize("audience", ["other_branch", "whole_union", "mixed"])
+@pytest.mark.parametrize(
+    ("operation", "audience"),
+    [
+        (operation, audience)
+        for operation in ["publish", "withdraw", "remind_unread", "unschedule"]
+        for audience in ["other_branch", "whole_union", "mixed"]
+        # Issue 12: an officer reminds their own scope's unread of a union-wide announcement (only them:
+        # test_read_only.py); every other act on it stays refused.
+        if (operation, audience) != ("remind_unread", "whole_union")
+    ],
+)
 def test_staff_cannot_act_on_announcements_outside_their_scope(
     app, union, officer_a, root_officer, operation, audience
 ):

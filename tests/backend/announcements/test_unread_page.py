@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from backend.announcements.figures import unread_page, unread_recipients
 from backend.announcements.models import Announcement
-from backend.announcements.queries import unread_page, unread_recipients
 from backend.announcements.reading import record_read
 from backend.db import unit_of_work
 from backend.extensions import db
