@@ -303,6 +303,7 @@ def page_urls(app: Flask, world: World, pages: dict[str, Builder]) -> dict[str, 
 ALLOWED_WORDS = frozenset(
     {
         "Excel",  # the file formats staff know by name, and file names' extensions
+        "Word",
         "CSV",
         "PDF",
         "PNG",

@@ -47,7 +47,7 @@ def test_refused_save_shows_the_summary_and_puts_the_cursor_on_the_first_field(
 def test_refused_announcement_asks_for_its_attachments_again(app, world, live, new_page):
     page = new_page("phone")
     page.goto(url(app, world, live, "admin.announcement_new"))
-    page.get_by_label("正文").fill("正文")
+    page.get_by_role("textbox", name="正文").fill("正文")  # the rich-text editor over the textarea
     page.set_input_files(
         "#attachments", files=[{"name": "日程.pdf", "mimeType": "application/pdf", "buffer": PDF}]
     )
