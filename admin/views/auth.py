@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,6 +20,8 @@ from backend.extensions import db, limiter, login_manager
 from backend.http_errors import html_error
 from backend.staff.models import Staff
 from backend.staff.operations import authenticate_staff, change_own_password, end_sessions
+
+log = logging.getLogger(__name__)
 
 login_manager.login_view = "admin.login"
 login_manager.login_message = "请先登录管理后台"
@@ -88,13 +91,21 @@ class _AccountGuard:
 
     def blocked(self) -> bool:
         """The account has used up its failures and this address already failed for it."""
-        return self._used_up() and not limiter.limiter.test(self.per_address, *self.address_key)
+        try:
+            return self._used_up() and not limiter.limiter.test(self.per_address, *self.address_key)
+        except Exception:  # the limiter's storage (Redis) is down or holds junk: fail open, like the limiter
+            log.warning("admin login: account throttle unavailable, not applied", exc_info=True)
+            return False
 
     def failed(self) -> bool:
         """Counts a wrong password; True when the account had already used up its failures."""
-        used_up = self._used_up()
-        limiter.limiter.hit(self.account, *self.account_key)
-        limiter.limiter.hit(self.per_address, *self.address_key)
+        try:
+            used_up = self._used_up()
+            limiter.limiter.hit(self.account, *self.account_key)
+            limiter.limiter.hit(self.per_address, *self.address_key)
+        except Exception:  # as in `blocked`: the address limit (the view's decorator) still holds
+            log.warning("admin login: account throttle unavailable, failure not counted", exc_info=True)
+            return False
         return used_up
 
     def throttled(self) -> Any:
