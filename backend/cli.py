@@ -25,6 +25,7 @@ def register(app: Flask) -> None:
         purge_expired,
         run_periodic,
         rotate_data_key,
+        reindex_phones,
     ):
         app.cli.add_command(command)
 
@@ -139,6 +140,20 @@ def rotate_data_key(batch_size: int) -> None:
     for table, count in rotate(batch_size=batch_size).items():
         note = f"（另有 {count.skipped} 行在此期间被修改过，已是新密钥）" if count.skipped else ""
         click.echo(f"{table}：重新加密 {count.rows} 行{note}")
+
+
+@click.command("reindex-phones")
+@with_appcontext
+@click.option("--batch-size", default=500, show_default=True, help="每次提交处理的行数")
+def reindex_phones(batch_size: int) -> None:
+    """补齐缺少的手机号索引（如升级到数据库版本 0009 之前录入的会员的「手机号后四位」索引）。
+
+    不重新加密，可以在系统运行时执行，重复运行无妨。补齐之前，按后四位搜索找不到这些会员。
+    """
+    from backend.key_rotation import fill_missing_indexes
+
+    for table, filled in fill_missing_indexes(batch_size=batch_size).items():
+        click.echo(f"{table}：补齐索引 {filled} 行")
 
 
 @click.command("run-periodic")
