@@ -159,15 +159,18 @@ def reindex_phones(batch_size: int) -> None:
 @click.command("run-periodic")
 @with_appcontext
 def run_periodic() -> None:
-    """运行一次定时任务（发布到期的定时公告、补发未送达的推送）。
+    """运行一次定时任务（发布到期的定时公告、补发未送达的推送、继续中断的名册导入）。
 
     生产环境由 celery beat 定时执行；不用 Redis 的单机部署可以用 cron 每分钟运行本命令。
     """
-    from backend.jobs import publish_due_announcements, sweep_notifications
+    from backend.jobs import publish_due_announcements, resume_stalled_imports, sweep_notifications
 
     published = publish_due_announcements()
     swept = sweep_notifications()
     click.echo(f"发布定时公告 {published} 条；推送：找回 {swept['recovered']} 条，待发送 {swept['due']} 条")
+    resumed = resume_stalled_imports()
+    if resumed:
+        click.echo(f"继续执行中断的名册导入 {resumed} 个")
 
 
 @click.command("seed-demo")

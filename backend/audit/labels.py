@@ -103,6 +103,7 @@ DETAIL_LABELS: dict[str, str] = {
     "filename": "文件名",
     "account_id": "微信账号编号",
     "openid_account": "微信账号编号",
+    "interrupted": "中途停止",
 }
 
 # Values of "fields" (what a change touched), as the forms call them.
