@@ -30,6 +30,7 @@ ACTION_LABELS: dict[str, str] = {
     "member.bind": "职工在小程序认证会员身份",
     "member.data_exported": "职工导出本人数据",
     "member.account_deleted": "职工注销小程序账号",
+    "member.export": "导出会员名册",
     "join_request.approved": "入会申请通过",
     "join_request.rejected": "入会申请不通过",
     "roster.import": "导入会员名册",
@@ -103,6 +104,9 @@ DETAIL_LABELS: dict[str, str] = {
     "filename": "文件名",
     "account_id": "微信账号编号",
     "openid_account": "微信账号编号",
+    "full_phones": "含完整手机号的人数",
+    "q": "搜索",
+    "status": "状态",
     "interrupted": "中途停止",
 }
 
@@ -124,6 +128,7 @@ FIELD_LABELS: dict[str, str] = {
 VALUE_LABELS: dict[str, dict[str, str]] = {
     "from_status": MEMBER_STATUS_LABELS,
     "to_status": MEMBER_STATUS_LABELS,
+    "status": MEMBER_STATUS_LABELS,
     "role": ROLE_LABELS,
     "page": {"detail": "会员详情页", "edit": "编辑会员页"},
     # Free text typed by staff passes through; these two are the codes of an account deletion.

@@ -1,4 +1,5 @@
-"""Roster import (会员名册导入) from Excel (.xlsx) or CSV, by `flask import-roster` and the admin.
+"""Roster import (会员名册导入) from Excel (.xlsx) or CSV, by `flask import-roster` and the admin; and the
+export of the member list in the same columns, so that export → edit → import round-trips.
 
 Valid rows are kept and bad rows are reported, row by row with the reason; the file is not refused
 whole. Staff fix the bad rows and import the same file again: an import is keyed by employee number
@@ -9,7 +10,8 @@ half-way: new members are written in bulk, a chunk of rows in one INSERT (their 
 INSERT … SELECT) inside one SAVEPOINT, and a chunk the database refuses is written again row by row,
 each row in its own SAVEPOINT, so that the rows refused are reported one by one; a row that changes an
 existing member has its own SAVEPOINT. A blank optional cell (手机号, 生日, 入会日期) keeps what the
-roster already holds; clearing a value is done on the member's page. The admin offers a dry run (检查)
+roster already holds, and so does a masked phone (138****5678, as an export for a role that sees no full
+numbers writes it); clearing a value is done on the member's page. The admin offers a dry run (检查)
 that reports the same errors and counts, and lists who will be added, updated or moved, without
 writing anything.
 
@@ -22,7 +24,7 @@ page says how many rows; importing the same file again finishes the rest).
 The package: ``reading`` (file → rows), ``checking`` (one row's values), ``groups`` (所属组织 → group),
 ``importing`` (rows → roster), ``pending`` (a checked file and its report, waiting for confirmation),
 ``models`` and ``background`` (the confirmed import as a job), ``template`` (the blank template),
-``cli`` (`flask import-roster`).
+``exporting`` (the member list → a file in the template's columns), ``cli`` (`flask import-roster`).
 """
 
 from __future__ import annotations
