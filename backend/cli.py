@@ -146,7 +146,7 @@ def rotate_data_key(batch_size: int) -> None:
 @with_appcontext
 @click.option("--batch-size", default=500, show_default=True, help="每次提交处理的行数")
 def reindex_phones(batch_size: int) -> None:
-    """补齐缺少的手机号索引（如升级到数据库版本 0009 之前录入的会员的「手机号后四位」索引）。
+    """补齐缺少的手机号索引（如加入「手机号后四位」索引的升级之前录入的会员）。
 
     不重新加密，可以在系统运行时执行，重复运行无妨。补齐之前，按后四位搜索找不到这些会员。
     """

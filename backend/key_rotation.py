@@ -8,8 +8,8 @@ indexes ``info={"last4_index_of": <column>}``), so a new encrypted field is cove
 this module.
 
 `flask reindex-phones` (``fill_missing_indexes``) writes only the indexes that are missing, e.g. the
-last-four index of members stored before it existed (migration 0009 cannot compute it: the key is not in
-the database), without re-encrypting anything.
+last-four index of members stored before it existed (the migration that adds it cannot compute it: the
+key is not in the database), without re-encrypting anything.
 
 Like a job, it commits per batch: a big table is never one long transaction, and a run that stops
 half-way is simply run again (re-encrypting a value that is already under the first key is harmless).

@@ -8,8 +8,8 @@ This migration cannot fill it for members already on the roster: the key is not 
 the phone is encrypted. Run `flask reindex-phones` once after upgrading (or `flask rotate-data-key`,
 which rebuilds every index); until then those members are not found by the last four digits.
 
-Numbered 0009 after 0007: a branch merged alongside adds its own 0008; whichever lands second points
-its down_revision at the other.
+Written as 0009 after 0007 on its branch; main has since taken 0008 and 0009, so on merging this becomes
+0010 with down_revision '0009' (only this file names the number).
 
 Revision ID: 0009
 Revises: 0007

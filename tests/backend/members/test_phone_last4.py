@@ -73,7 +73,7 @@ def test_a_changed_or_removed_phone_moves_the_index(app, union):
 
 
 def test_reindex_phones_fills_the_index_of_members_stored_before_it(app, union):
-    """Migration 0009 cannot compute the index (the key is not in the database): the command does."""
+    """The migration cannot compute the index (the key is not in the database): the command does."""
     make_staff(app, Role.officer, union.root)
     old = make_member(app, union.group_a, employee_no="E001", phone="13800005678")
     make_member(app, union.group_a, employee_no="E002", phone=None)
