@@ -6,7 +6,7 @@ PORT ?= 5000
 EMULATOR_PORT ?= 5001
 export FLASK_APP := wsgi.py
 
-.PHONY: run test lint format install worker beat bench screenshots clean
+.PHONY: run test lint format install worker beat bench bench-roster screenshots clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "需要 Python 3.11 或更高版本"'
@@ -62,6 +62,10 @@ bench: install
 # (needs Chromium: apt-get install chromium fonts-noto-cjk).
 screenshots: install
 	$(BIN)/python -m tests.browser.screenshots screenshots
+
+# The roster import against a raw bulk insert of the same rows (bench/README.md); DATABASE_URL for PostgreSQL.
+bench-roster: install
+	$(BIN)/python bench/roster_import.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -25,6 +25,7 @@ def register(app: Flask) -> None:
         purge_expired,
         run_periodic,
         rotate_data_key,
+        reindex_phones,
     ):
         app.cli.add_command(command)
 
@@ -141,18 +142,35 @@ def rotate_data_key(batch_size: int) -> None:
         click.echo(f"{table}：重新加密 {count.rows} 行{note}")
 
 
+@click.command("reindex-phones")
+@with_appcontext
+@click.option("--batch-size", default=500, show_default=True, help="每次提交处理的行数")
+def reindex_phones(batch_size: int) -> None:
+    """补齐缺少的手机号索引（如加入「手机号后四位」索引的升级之前录入的会员）。
+
+    不重新加密，可以在系统运行时执行，重复运行无妨。补齐之前，按后四位搜索找不到这些会员。
+    """
+    from backend.key_rotation import fill_missing_indexes
+
+    for table, filled in fill_missing_indexes(batch_size=batch_size).items():
+        click.echo(f"{table}：补齐索引 {filled} 行")
+
+
 @click.command("run-periodic")
 @with_appcontext
 def run_periodic() -> None:
-    """运行一次定时任务（发布到期的定时公告、补发未送达的推送）。
+    """运行一次定时任务（发布到期的定时公告、补发未送达的推送、继续中断的名册导入）。
 
     生产环境由 celery beat 定时执行；不用 Redis 的单机部署可以用 cron 每分钟运行本命令。
     """
-    from backend.jobs import publish_due_announcements, sweep_notifications
+    from backend.jobs import publish_due_announcements, resume_stalled_imports, sweep_notifications
 
     published = publish_due_announcements()
     swept = sweep_notifications()
     click.echo(f"发布定时公告 {published} 条；推送：找回 {swept['recovered']} 条，待发送 {swept['due']} 条")
+    resumed = resume_stalled_imports()
+    if resumed:
+        click.echo(f"继续执行中断的名册导入 {resumed} 个")
 
 
 @click.command("seed-demo")

@@ -7,6 +7,10 @@ The blind index is a keyed hash with a key of its own, DATA_INDEX_KEY, that a ro
 an index made with the first DATA_KEY would change with every rotation, and a search would no longer
 find the rows indexed before it. Without DATA_INDEX_KEY the index key is the (single) DATA_KEY, which
 is what every index written before DATA_INDEX_KEY existed was made with.
+
+The last four digits of a phone have an index of their own (`last4_index`), under a key derived for that
+purpose alone: the full-number index and the last-four index cannot be told to belong together by
+comparing them, and the last-four index answers "whose number ends in 5678" without the number.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ def index_key() -> str:
     return keys[0]
 
 
+@lru_cache(maxsize=16)
 def _derive(secret: str, purpose: bytes) -> bytes:
     return hashlib.sha256(purpose + b":" + secret.strip().encode()).digest()
 
@@ -80,10 +85,46 @@ def reencrypt(token: str) -> str:
         raise RuntimeError("encrypted field cannot be read with the configured DATA_KEY") from exc
 
 
+LAST4_PURPOSE = b"phone-last4"
+LAST4_INDEX_LENGTH = 16  # 64 bits: no two of the 10,000 endings collide in practice
+
+
 def blind_index(value: str) -> str:
     """A keyed hash for exact-match search on an encrypted column (same value → same index)."""
-    digest = hmac.new(_derive(index_key(), b"index"), value.strip().lower().encode(), hashlib.sha256)
-    return digest.hexdigest()[:40]
+    return _blind_digest(_derive(index_key(), b"index"), value)
+
+
+def last4_index(phone: str) -> str | None:
+    """A keyed hash of a phone's last four digits, for the member list's search by them (None when the
+    text holds fewer than four digits). Only 10,000 values exist, so without the key nothing can be
+    learnt from it but which members share an ending."""
+    return _last4_digest(_derive(index_key(), LAST4_PURPOSE), phone)
+
+
+class PhoneIndexer:
+    """Both indexes of a phone, the keys looked up once: the roster import computes thousands."""
+
+    def __init__(self) -> None:
+        key = index_key()
+        self._full, self._last4 = _derive(key, b"index"), _derive(key, LAST4_PURPOSE)
+
+    def __call__(self, phone: str) -> tuple[str, str | None]:
+        return _blind_digest(self._full, phone), _last4_digest(self._last4, phone)
+
+
+def _blind_digest(key: bytes, value: str) -> str:
+    return hmac.digest(key, value.strip().lower().encode(), "sha256").hex()[:40]
+
+
+def _last4_digest(key: bytes, phone: str) -> str | None:
+    digits = (
+        phone
+        if phone.isascii() and phone.isdigit()
+        else "".join(c for c in phone if c.isascii() and c.isdigit())
+    )
+    if len(digits) < 4:
+        return None
+    return hmac.digest(key, digits[-4:].encode(), "sha256").hex()[:LAST4_INDEX_LENGTH]
 
 
 class EncryptedString(TypeDecorator[str]):

@@ -17,6 +17,7 @@ from backend.announcements.operations import publish_due
 from backend.db import unit_of_work
 from backend.extensions import celery as _celery
 from backend.maintenance import purge_expired as purge
+from backend.members.roster.background import resume_stalled, run_import, set_import_enqueuer
 from backend.notifications.delivery import drain, set_drain_enqueuer, sweep
 
 
@@ -41,6 +42,7 @@ def configure_celery(celery: Celery, app: Flask) -> None:
                 "schedule": float(app.config.get("NOTIFICATIONS_SWEEP_SECONDS") or 30),
             },
             "announcements-publish-due": {"task": "announcements.publish_due", "schedule": 60.0},
+            "roster-imports-resume": {"task": "roster.resume_stalled", "schedule": 60.0},
             "maintenance-purge-expired": {
                 "task": "maintenance.purge_expired",
                 "schedule": crontab(hour=3, minute=30),
@@ -93,6 +95,24 @@ def publish_due_announcements() -> int:
     """Every minute (celery beat): publish scheduled announcements whose time has come, one batch."""
     with unit_of_work():
         return len(publish_due())
+
+
+# --- roster imports (backend/members/roster/background.py) ----------------------------------------
+
+
+@_celery.task(name="roster.import")
+def run_roster_import(import_id: int) -> str:
+    """One confirmed roster import, chunk by chunk, each chunk its own commit (resumes where it stopped)."""
+    return run_import(import_id)
+
+
+set_import_enqueuer(lambda import_id: run_roster_import.apply_async(args=[import_id]))
+
+
+@_celery.task(name="roster.resume_stalled")
+def resume_stalled_imports() -> int:
+    """Every minute (celery beat): send again the imports that no worker is running."""
+    return resume_stalled()
 
 
 # --- maintenance (backend/maintenance.py) ----------------------------------------------------------

@@ -3,8 +3,13 @@ index rebuilt with the index key (backend/crypto.py).
 
 Run it after putting a new key first in DATA_KEY (``DATA_KEY=new,old``, DATA_INDEX_KEY set) on every
 machine; once it has finished, the old key can leave DATA_KEY. The columns are found from the models
-(EncryptedString columns; index columns marked ``info={"blind_index_of": <column>}``), so a new
-encrypted field is covered without touching this module.
+(EncryptedString columns; index columns marked ``info={"blind_index_of": <column>}``, last-four-digits
+indexes ``info={"last4_index_of": <column>}``), so a new encrypted field is covered without touching
+this module.
+
+`flask reindex-phones` (``fill_missing_indexes``) writes only the indexes that are missing, e.g. the
+last-four index of members stored before it existed (the migration that adds it cannot compute it: the
+key is not in the database), without re-encrypting anything.
 
 Like a job, it commits per batch: a big table is never one long transaction, and a run that stops
 half-way is simply run again (re-encrypting a value that is already under the first key is harmless).
@@ -19,7 +24,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from backend.crypto import EncryptedString, blind_index, decrypt, reencrypt
+from backend.crypto import EncryptedString, blind_index, decrypt, last4_index, reencrypt
 from backend.db import unit_of_work
 from backend.extensions import db
 
@@ -31,6 +36,7 @@ class TableRotation:
     table: sa.Table
     encrypted: list[sa.Column[str]]
     indexes: dict[str, str] = field(default_factory=dict)  # index column name → source column name
+    last4_indexes: dict[str, str] = field(default_factory=dict)  # the same, for last-four-digit indexes
 
     @property
     def key(self) -> sa.Column[int]:
@@ -50,7 +56,12 @@ def tables_to_rotate() -> list[TableRotation]:
             for column in table.columns
             if "blind_index_of" in column.info
         }
-        found.append(TableRotation(table, encrypted, indexes))
+        last4 = {
+            column.name: column.info["last4_index_of"]
+            for column in table.columns
+            if "last4_index_of" in column.info
+        }
+        found.append(TableRotation(table, encrypted, indexes, last4))
     return found
 
 
@@ -99,12 +110,65 @@ def _rewrite(session: Session, rotation: TableRotation, row_id: int, stored: dic
         name: sa.literal(reencrypt(token), sa.Text) if token is not None else None
         for name, token in stored.items()
     }
-    for index_name, source in rotation.indexes.items():
-        token = stored[source]
-        values[index_name] = blind_index(decrypt(token)) if token is not None else None
+    values.update(_index_values(rotation, stored))
     unchanged = [_raw(table.c[name]).is_not_distinct_from(token) for name, token in stored.items()]
     result = session.execute(
         sa.update(table).where(rotation.key == row_id, *unchanged).values(values),
         execution_options={"synchronize_session": False},
     )
     return bool(result.rowcount)
+
+
+def _index_values(rotation: TableRotation, stored: dict[str, str | None]) -> dict[str, str | None]:
+    """Every index of the row, made afresh from the stored ciphertexts of their source columns."""
+    values: dict[str, str | None] = {}
+    for index_name, source in rotation.indexes.items():
+        token = stored[source]
+        values[index_name] = blind_index(decrypt(token)) if token is not None else None
+    for index_name, source in rotation.last4_indexes.items():
+        token = stored[source]
+        values[index_name] = last4_index(decrypt(token)) if token is not None else None
+    return values
+
+
+def fill_missing_indexes(*, batch_size: int = 500) -> dict[str, int]:
+    """Writes the indexes that are NULL beside a value (rows stored before the index existed); rows
+    per table name. Commits per batch, like the rotation, and may be run again at any time."""
+    return {
+        rotation.table.name: _fill_table(rotation, batch_size)
+        for rotation in tables_to_rotate()
+        if rotation.indexes or rotation.last4_indexes
+    }
+
+
+def _fill_table(rotation: TableRotation, batch_size: int) -> int:
+    table, key = rotation.table, rotation.key
+    sources = sorted({*rotation.indexes.values(), *rotation.last4_indexes.values()})
+    missing = sa.or_(
+        *(
+            sa.and_(table.c[index].is_(None), table.c[source].is_not(None))
+            for index, source in {**rotation.indexes, **rotation.last4_indexes}.items()
+        )
+    )
+    filled, last_id = 0, 0
+    while True:
+        with unit_of_work() as session:
+            rows = session.execute(
+                sa.select(key, *(_raw(table.c[name]).label(name) for name in sources))
+                .where(key > last_id, missing)
+                .order_by(key)
+                .limit(batch_size)
+            ).all()
+            for row in rows:
+                stored = {name: getattr(row, name) for name in sources}
+                unchanged = [
+                    _raw(table.c[name]).is_not_distinct_from(token) for name, token in stored.items()
+                ]
+                result = session.execute(
+                    sa.update(table).where(key == row[0], *unchanged).values(_index_values(rotation, stored)),
+                    execution_options={"synchronize_session": False},
+                )
+                filled += result.rowcount
+        if len(rows) < batch_size:
+            return filled
+        last_id = rows[-1][0]

@@ -4,6 +4,7 @@ from backend.announcements.models import Announcement, AnnouncementRecipient
 from backend.audit.models import AuditLog
 from backend.idempotency import IdempotencyKey
 from backend.members.models import ApiToken, Group, GroupChange, JoinRequest, Member, WechatAccount
+from backend.members.roster.models import RosterImport
 from backend.notifications.models import HandledPush, Notification, SubscriptionCredit, SubscriptionGrant
 from backend.staff.models import Staff
 from backend.uploads.models import Upload
@@ -22,6 +23,7 @@ __all__ = [
     "Member",
     "Notification",
     "PushNonce",
+    "RosterImport",
     "Staff",
     "SubscriptionCredit",
     "SubscriptionGrant",

@@ -61,6 +61,7 @@ def _build_world(app: Any, client: Any, emu: Any) -> World:
             "staff": chair_a,
         }
         ids.update(_domain_objects(app, member_id, union.group_a, admin_id))
+        ids["roster_import"] = _roster_import(chair_a)
     return World(
         ids=ids,
         tokens={MEMBER: member_token, OTHER: other_token},
@@ -99,9 +100,24 @@ def _domain_objects(app: Any, member_id: int, group_id: int, admin_id: int) -> d
     return {"announcement": announcement_id, "message": message_id, "upload": upload_id}
 
 
+def _roster_import(staff_id: int) -> int:
+    """A finished roster import that chair_a started: only they (and the admin) follow it."""
+    from backend.db import utcnow
+    from backend.members.roster.models import ImportStatus, RosterImport
+
+    with unit_of_work():
+        job = RosterImport(
+            staff_id=staff_id, filename="名册.csv", status=ImportStatus.done, finished_at=utcnow()
+        )
+        db.session.add(job)
+        db.session.flush()
+        return job.id
+
+
 # route → (method, url template, {caller: expected}); staff rows use the admin's cookie session.
 API_MEMBER_ONLY = {MEMBER: ALLOWED, OTHER: 404, STAFF_IN: 401, STAFF_OUT: 401, ANON: 401}
 ADMIN_SCOPED = {MEMBER: LOGIN, OTHER: LOGIN, STAFF_IN: ALLOWED, STAFF_OUT: 404, ANON: LOGIN}
+IMPORT_STARTER = {**ADMIN_SCOPED, "admin": ALLOWED}
 
 MATRIX: dict[str, tuple[str, str, dict[str, Any]]] = {
     "messages.ReadMessage": ("POST", "/api/v1/me/messages/{message}/read", API_MEMBER_ONLY),
@@ -138,6 +154,9 @@ MATRIX: dict[str, tuple[str, str, dict[str, Any]]] = {
         "/admin/announcements/{announcement}/attachments/{upload}/remove",
         ADMIN_SCOPED,
     ),
+    # A roster import is followed by whoever started it (chair_a here) and the admin, nobody else.
+    "admin.roster_import_progress": ("GET", "/admin/roster/imports/{roster_import}", IMPORT_STARTER),
+    "admin.roster_import_status": ("GET", "/admin/roster/imports/{roster_import}/status", IMPORT_STARTER),
     # Branch chairs never manage staff accounts, only the admin: a role without the permission gets 403
     # before anything is loaded (so it reveals nothing about the object).
     "admin.staff_edit": (

@@ -31,6 +31,7 @@ ACTION_LABELS: dict[str, str] = {
     "member.binding_confirm": "确认微信绑定为会员本人",
     "member.data_exported": "职工导出本人数据",
     "member.account_deleted": "职工注销小程序账号",
+    "member.export": "导出会员名册",
     "join_request.approved": "入会申请通过",
     "join_request.rejected": "入会申请不通过",
     "roster.import": "导入会员名册",
@@ -106,6 +107,10 @@ DETAIL_LABELS: dict[str, str] = {
     "account_id": "微信账号编号",
     "openid_account": "微信账号编号",
     "proof": "认证方式",
+    "full_phones": "含完整手机号的人数",
+    "q": "搜索",
+    "status": "状态",
+    "interrupted": "中途停止",
 }
 
 # Values of "fields" (what a change touched), as the forms call them.
@@ -126,6 +131,7 @@ FIELD_LABELS: dict[str, str] = {
 VALUE_LABELS: dict[str, dict[str, str]] = {
     "from_status": MEMBER_STATUS_LABELS,
     "to_status": MEMBER_STATUS_LABELS,
+    "status": MEMBER_STATUS_LABELS,
     "role": ROLE_LABELS,
     "page": {"detail": "会员详情页", "edit": "编辑会员页"},
     "proof": {"phone": "微信验证的手机号与名册一致", "awaiting_staff": "只凭姓名和工号，待工作人员确认"},

@@ -94,6 +94,10 @@ class Member(db.Model):
     phone_index: Mapped[str | None] = mapped_column(
         sa.String(40), index=True, info={"blind_index_of": "phone"}
     )
+    # The last four digits, under a key of their own (backend/crypto.py last4_index): the list's search.
+    phone_last4_index: Mapped[str | None] = mapped_column(
+        sa.String(16), index=True, info={"last4_index_of": "phone"}
+    )
     group_id: Mapped[int] = mapped_column(sa.ForeignKey("groups.id"), index=True)
     birthday: Mapped[date | None]
     joined_on: Mapped[date | None]

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from backend.audit.operations import record
-from backend.crypto import blind_index
+from backend.crypto import PhoneIndexer, blind_index, last4_index
 from backend.db import utcnow
 from backend.errors import (
     DuplicateEmployeeNo,
@@ -40,10 +40,19 @@ if TYPE_CHECKING:
     from backend.staff.models import Staff
 
 
-def set_phone(member: Member, phone: str | None) -> None:
+def phone_fields(phone: str | None, indexer: PhoneIndexer | None = None) -> dict[str, str | None]:
+    """The phone and its two indexes, as a member's columns hold them (the roster import's bulk insert
+    writes these too, with one `indexer` for all its rows)."""
     phone = (phone or "").strip() or None
-    member.phone = phone
-    member.phone_index = blind_index(phone) if phone else None
+    if phone is None:
+        return {"phone": None, "phone_index": None, "phone_last4_index": None}
+    full, last4 = indexer(phone) if indexer is not None else (blind_index(phone), last4_index(phone))
+    return {"phone": phone, "phone_index": full, "phone_last4_index": last4}
+
+
+def set_phone(member: Member, phone: str | None) -> None:
+    for column, value in phone_fields(phone).items():
+        setattr(member, column, value)
 
 
 def link_account(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from backend.crypto import blind_index
+from backend.crypto import blind_index, last4_index
 from backend.db import SHANGHAI, count_rows, utcnow
 from backend.errors import NotFound
 from backend.extensions import db
@@ -147,7 +147,8 @@ def search_members(
     status: MemberStatus | None = None,
     unconfirmed: bool = False,
 ) -> sa.Select[tuple[Member]]:
-    """Members in the staff member's scope, filtered; `q` is a name, an employee number or a phone."""
+    """Members in the staff member's scope, filtered; `q` is a name, an employee number, a phone or the
+    last four digits of one."""
     query = (
         sa.select(Member)
         .options(joinedload(Member.group), joinedload(Member.wechat_account))
@@ -168,6 +169,9 @@ def search_members(
         ]
         if q.isdigit() and len(q) >= 7:
             conditions.append(Member.phone_index == blind_index(q))
+        elif q.isascii() and q.isdigit() and len(q) == 4:
+            # The four digits the list shows (138****5678): the last-four index, never a scan.
+            conditions.append(Member.phone_last4_index == last4_index(q))
         query = query.where(sa.or_(*conditions))
     return query
 

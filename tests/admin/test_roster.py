@@ -31,9 +31,13 @@ def upload(client, content: str | bytes, filename: str = "名册.csv"):
 
 
 def confirm(client, page: str):
+    """Confirms the checked file; the import runs as a job whose page the answer redirects to (without
+    Redis the job has run by then, so that page is the report)."""
     upload_id = re.search(r'name="upload_id"[^>]*value="([^"]+)"', page).group(1)
     return client.post(
-        "/admin/roster/import", data={"csrf_token": csrf_token(client), "upload_id": upload_id}
+        "/admin/roster/import",
+        data={"csrf_token": csrf_token(client), "upload_id": upload_id},
+        follow_redirects=True,
     )
 
 

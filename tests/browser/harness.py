@@ -25,7 +25,8 @@ from backend.db import unit_of_work
 from backend.extensions import db
 from backend.members.models import Group, JoinRequest, MemberStatus
 from backend.members.operations import change_group, create_member, set_member_status, update_member
-from backend.staff.models import Role
+from backend.members.roster.background import queue_import
+from backend.staff.models import Role, Staff
 from backend.staff.operations import create_staff
 from backend.wechat.emulator import EmulatorControl
 from tests.factories import PDF, announcement_with_files, api_login, auth, make_union, png_bytes
@@ -103,6 +104,7 @@ class World:
     published_id: int
     draft_id: int
     draft_attachment_id: int
+    roster_import_id: int
     data_words: set[str] = field(default_factory=set)
 
 
@@ -201,6 +203,10 @@ def seed_world(app: Flask, emulator_url: str, extra_members: int = 0) -> World:
     )
     with app.app_context():
         join_request_id = db.session.scalars(sa.select(JoinRequest.id)).one()
+    # A finished roster import (without Redis the job runs right after the commit that queued it).
+    roster = "姓名,工号,手机号,所属组织,生日,入会日期\n新人乙,300002,,甲一组,,\n无名,,,,,\n".encode()
+    with app.app_context(), unit_of_work():
+        roster_import_id = queue_import(roster, "名册.csv", staff=db.session.get(Staff, admin_id)).id
 
     return World(
         admin_username="zhangmin",
@@ -212,6 +218,7 @@ def seed_world(app: Flask, emulator_url: str, extra_members: int = 0) -> World:
         published_id=published_id,
         draft_id=draft_id,
         draft_attachment_id=attachment_id,
+        roster_import_id=roster_import_id,
         data_words={"zhangmin", "lihua"},
     )
 
@@ -237,6 +244,9 @@ PAGES: dict[str, Builder] = {
     "admin.join_requests_history": lambda w: url_for("admin.join_requests_history"),
     "admin.join_request_review": lambda w: url_for("admin.join_request_review", request_id=w.join_request_id),
     "admin.roster_upload": lambda w: url_for("admin.roster_upload"),
+    "admin.roster_import_progress": lambda w: url_for(
+        "admin.roster_import_progress", import_id=w.roster_import_id
+    ),
     "admin.announcements_list": lambda w: url_for("admin.announcements_list"),
     "admin.announcement_new": lambda w: url_for("admin.announcement_new"),
     "admin.announcement_detail": lambda w: url_for(
@@ -258,11 +268,18 @@ PAGES: dict[str, Builder] = {
 DOWNLOADS: dict[str, Builder] = {
     "admin.static": lambda w: url_for("admin.static", filename="admin/admin.css"),
     "admin.roster_template": lambda w: url_for("admin.roster_template", fmt="xlsx"),
+    "admin.roster_import_status": lambda w: url_for(
+        "admin.roster_import_status", import_id=w.roster_import_id
+    ),
+    "admin.members_export": lambda w: url_for("admin.members_export"),
     "admin.audit_export": lambda w: url_for("admin.audit_export"),
     "admin.announcement_attachment": lambda w: url_for(
         "admin.announcement_attachment", announcement_id=w.draft_id, upload_id=w.draft_attachment_id
     ),
 }
+
+# Pages reached only through a form post, walked by the test that makes the post (test_pages.py).
+WALKED_AFTER_A_POST = {"admin.roster_preview": "test_roster_check_report"}
 
 SIGNED_OUT = {"admin.login"}
 

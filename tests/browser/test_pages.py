@@ -14,6 +14,7 @@ from tests.browser.harness import (
     PAGES,
     SIGNED_OUT,
     VISIBLE_PROSE_JS,
+    WALKED_AFTER_A_POST,
     WIDTHS,
     LiveServer,
     World,
@@ -34,7 +35,8 @@ def test_every_admin_page_is_walked(app):
     """A new admin page fails here until it is added to harness.PAGES (or DOWNLOADS, for a file)."""
     endpoints = admin_get_endpoints(app)
     assert not set(PAGES) & set(DOWNLOADS)
-    assert endpoints - set(PAGES) - set(DOWNLOADS) == set(), "add these to tests/browser/harness.py PAGES"
+    walked = set(PAGES) | set(DOWNLOADS) | set(WALKED_AFTER_A_POST)
+    assert endpoints - walked == set(), "add these to tests/browser/harness.py PAGES"
     assert set(PAGES) | set(DOWNLOADS) <= endpoints, "PAGES names an endpoint that no longer exists"
 
 
@@ -95,6 +97,8 @@ def test_roster_check_report(app, world, live: LiveServer, new_page, width):
     seen = measure(page)
     assert not english_leftovers(seen["text"], world.data_words)
     assert width == "desktop" or seen["scrollWidth"] <= seen["innerWidth"]
+    # The check's lists, a page at a time (admin.roster_preview, which this session's upload opens).
+    open_and_check(page, live.url + "/admin/roster/check?show=errors", world, width)
 
 
 @pytest.mark.parametrize("width", list(WIDTHS))

@@ -34,6 +34,13 @@ class GroupIndex:
         chain = self.chain(group)
         return "/".join(g.name for g in (chain[1:] if len(chain) > 1 else chain))
 
+    def cell(self, group: Group) -> str:
+        """What to write in 所属组织 so that `resolve` finds this group again (the export): its name when
+        no other group is called the same, else its whole path from the top ("公司工会/生产分会/装配一组")."""
+        if len(self.by_name.get(_group_key(group.name), [])) == 1:
+            return group.name
+        return "/".join(g.name for g in self.chain(group))
+
     def resolve(self, text: str) -> tuple[Group | None, str | None]:
         """(group, None) or (None, the reason in Chinese); answers are cached per distinct cell."""
         if text not in self._cache:
@@ -41,16 +48,20 @@ class GroupIndex:
         return self._cache[text]
 
     def _resolve(self, text: str) -> tuple[Group | None, str | None]:
-        # The whole cell as one name first: a group may be called "一车间-甲班".
+        # The whole cell as one name first: a group may be called "一车间-甲班". Then a path, split at "/"
+        # alone ("生产分会/一车间-甲班", as the export writes it), then at any of / > -.
         candidates = self.by_name.get(_group_key(text), [])
-        parts = [_group_key(p) for p in re.split(r"[/>\-]", unicodedata.normalize("NFKC", text))]
-        parts = [p for p in parts if p]
-        if not candidates and len(parts) > 1:
-            candidates = [
-                g
-                for g in self.by_name.get(parts[-1], [])
-                if [_group_key(c.name) for c in self.chain(g)][-len(parts) :] == parts
-            ]
+        for separators in (r"/", r"[/>\-]"):
+            if candidates:
+                break
+            parts = [_group_key(p) for p in re.split(separators, unicodedata.normalize("NFKC", text))]
+            parts = [p for p in parts if p]
+            if len(parts) > 1:
+                candidates = [
+                    g
+                    for g in self.by_name.get(parts[-1], [])
+                    if [_group_key(c.name) for c in self.chain(g)][-len(parts) :] == parts
+                ]
         if not candidates:
             return None, f"找不到组织「{text}」"
         mine = [g for g in candidates if self.in_scope(g)]

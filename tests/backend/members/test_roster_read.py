@@ -10,7 +10,17 @@ import openpyxl
 import pytest
 
 from backend.errors import ValidationFailed
-from backend.members.roster import MAX_ROWS, parse_date, parse_phone, read_rows, template_bytes
+from backend.members.roster import (
+    MAX_ROWS,
+    TEMPLATE_EXAMPLE,
+    TEMPLATE_HEADER,
+    parse_date,
+    parse_phone,
+    read_rows,
+    template_bytes,
+)
+from backend.members.roster.reading import REQUIRED
+from backend.members.roster.template import REQUIRED_COLUMNS
 
 HEADER = ["姓名", "工号", "手机号", "所属组织", "生日", "入会日期"]
 
@@ -158,10 +168,19 @@ def test_phone_numbers_that_are_not_mobile_numbers_are_refused(text):
 
 
 @pytest.mark.parametrize("fmt", ["xlsx", "csv"])
-def test_templates_read_back_as_one_example_row(fmt):
-    (row,) = read_rows(template_bytes(fmt), f"模板.{fmt}")
-    assert (row.row_number, row.name, row.employee_no, row.phone) == (2, "张三", "10001", "13800000000")
-    assert parse_date(row.birthday) == date(1990, 1, 31)
+def test_templates_hold_no_row_that_imports(fmt):
+    """Issue 12: an example row left in the template was imported as a member (张三, 工号 10001)."""
+    with pytest.raises(ValidationFailed, match="只有表头，没有会员数据"):
+        read_rows(template_bytes(fmt), f"模板.{fmt}")
+
+
+def test_the_xlsx_templates_example_is_on_its_notes_sheet_which_is_never_read():
+    book = openpyxl.load_workbook(io.BytesIO(template_bytes("xlsx")))
+    assert book.sheetnames == ["会员名册", "说明"]
+    notes = [list(row) for row in book["说明"].iter_rows(values_only=True)]
+    assert TEMPLATE_HEADER in notes and TEMPLATE_EXAMPLE in notes
+    assert any("必填：姓名、工号、所属组织" in (row[0] or "") for row in notes)
+    assert list(REQUIRED.values()) == REQUIRED_COLUMNS  # the notes name what the reader requires
 
 
 def test_csv_template_has_a_bom_for_excel():
