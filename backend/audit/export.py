@@ -11,7 +11,6 @@ the record's type and number in columns of their own as well, for sorting and fi
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any
@@ -24,6 +23,7 @@ from backend.audit.queries import AuditFilters, audit_entries, count_entries
 from backend.db import to_local
 from backend.errors import ValidationFailed
 from backend.extensions import db
+from backend.spreadsheets import xlsx_bytes
 from backend.staff.models import Staff
 
 EXPORT_MAX_ROWS = 50_000
@@ -91,25 +91,4 @@ def _row(entry: AuditLog, names: ObjectNames) -> list[Any]:
 
 
 def _workbook(rows: Iterable[list[Any]]) -> bytes:
-    import openpyxl
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.utils import get_column_letter
-
-    book = openpyxl.Workbook(write_only=True)
-    sheet = book.create_sheet("审计日志")
-    for index, width in enumerate(WIDTHS, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    sheet.append(list(HEADER))
-    for row in rows:
-        cells = []
-        for value in row:
-            cell = WriteOnlyCell(sheet, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"  # never a formula, whatever the text starts with
-            elif value is not None and hasattr(value, "hour"):
-                cell.number_format = "yyyy-mm-dd hh:mm:ss"
-            cells.append(cell)
-        sheet.append(cells)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return xlsx_bytes("审计日志", HEADER, rows, widths=WIDTHS)

@@ -13,7 +13,6 @@ filters, a searched phone masked).
 
 from __future__ import annotations
 
-import io
 from typing import TYPE_CHECKING, Any
 
 from backend.audit.operations import record
@@ -25,13 +24,13 @@ from backend.members.queries import MemberFilters, search_members
 from backend.members.roster import reading
 from backend.members.roster.groups import GroupIndex
 from backend.members.roster.template import COLUMN_WIDTHS, TEMPLATE_HEADER, add_notes_sheet
+from backend.spreadsheets import xlsx_bytes
 
 if TYPE_CHECKING:
     from backend.members.models import Member
     from backend.staff.models import Staff
 
 EXPORT_CHUNK = 1000
-DATE_FORMAT = "yyyy-mm-dd"
 
 
 def export_members(staff: Staff, filters: MemberFilters) -> tuple[bytes, int]:
@@ -88,27 +87,6 @@ def _masked_query(q: str) -> str:
 
 
 def _workbook(rows: list[list[Any]]) -> bytes:
-    import openpyxl
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.utils import get_column_letter
-
-    book = openpyxl.Workbook(write_only=True)
-    sheet = book.create_sheet("会员名册")
-    for index, width in enumerate(COLUMN_WIDTHS, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    sheet.append(list(TEMPLATE_HEADER))
-    for row in rows:
-        cells = []
-        for value in row:
-            cell = WriteOnlyCell(sheet, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"  # never a formula, whatever the text starts with
-                cell.number_format = "@"  # and stays text when edited in Excel
-            elif value is not None:
-                cell.number_format = DATE_FORMAT
-            cells.append(cell)
-        sheet.append(cells)
-    add_notes_sheet(book)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return xlsx_bytes(
+        "会员名册", TEMPLATE_HEADER, rows, widths=COLUMN_WIDTHS, text_stays_text=True, finish=add_notes_sheet
+    )
