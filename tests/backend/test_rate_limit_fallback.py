@@ -8,18 +8,14 @@ touched.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import shutil
 import socket
-import subprocess
 import threading
-import time
 from collections.abc import Callable, Iterator
 from io import BytesIO
 
 import pytest
-import redis
 from flask import Flask
 
 from backend import create_app
@@ -29,6 +25,7 @@ from backend.members.models import Member
 from backend.staff.models import Role
 from tests.conftest import app_settings
 from tests.factories import PDF, api_login, auth, get, make_member, make_staff, make_union, staff_login
+from tests.private_redis import PrivateRedis
 
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs the redis-server binary")
 
@@ -48,55 +45,22 @@ def _port_is_free(port: int) -> bool:
         return True
 
 
-class PrivateRedis:
-    """A redis-server of this test's own: stopping it disturbs nobody else."""
+class LimiterRedis(PrivateRedis):
+    """A private redis-server on a free port in 6390-6399, holding the rate limiter's keys."""
 
     def __init__(self) -> None:
-        self.port = next((port for port in PORTS if _port_is_free(port)), 0)
-        if not self.port:
+        port = next((port for port in PORTS if _port_is_free(port)), 0)
+        if not port:
             pytest.skip("no free port in 6390-6399 for a private redis-server")
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def client(self) -> redis.Redis:
-        return redis.Redis.from_url(self.url, socket_timeout=1, socket_connect_timeout=1)
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(100):
-            with contextlib.suppress(redis.RedisError):
-                if self.client().ping():
-                    return
-            time.sleep(0.1)
-        raise AssertionError("the private redis-server did not start")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-        self.proc = None
+        super().__init__(port)
 
     def limiter_keys(self) -> list[bytes]:
         return sorted(self.client().keys("LIMITS:*"))
 
 
 @pytest.fixture
-def private_redis() -> Iterator[PrivateRedis]:
-    server = PrivateRedis()
+def private_redis() -> Iterator[LimiterRedis]:
+    server = LimiterRedis()
     server.start()
     yield server
     server.stop()
@@ -132,7 +96,7 @@ def make_redis_app(app: Flask, emulator, tmp_path_factory) -> Iterator[Callable[
 
 
 @pytest.fixture
-def redis_app(make_redis_app: Callable[[str], Flask], private_redis: PrivateRedis) -> Flask:
+def redis_app(make_redis_app: Callable[[str], Flask], private_redis: LimiterRedis) -> Flask:
     return make_redis_app(private_redis.url)
 
 

@@ -36,6 +36,7 @@ from backend.notifications.operations import notify_many
 from backend.wechat.emulator import EmulatorServer
 from tests.conftest import ON_POSTGRES, TEST_DATABASE_URL, TEST_REDIS_URL, app_settings, project_root
 from tests.factories import ANNOUNCEMENT_TEMPLATE, make_union
+from tests.private_redis import PrivateRedis
 
 pytestmark = [
     pytest.mark.slow,
@@ -305,47 +306,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-class PrivateRedis:
-    """A throwaway redis-server of this test's own, so stopping it disturbs nobody else."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.url = f"redis://127.0.0.1:{port}/0"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis.from_url(self.url, socket_timeout=0.5)
-        wait_until(lambda: _pings(client), timeout=10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-        self.proc = None
-
-
-def _pings(client: redis.Redis) -> bool:
-    try:
-        return bool(client.ping())
-    except redis.RedisError:
-        return False
 
 
 @pytest.fixture
