@@ -140,6 +140,21 @@ def _clean(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture
+def statements(app: Flask) -> Iterator[list[str]]:
+    """Every SQL statement the test runs while it holds this fixture, in order (to count queries)."""
+    seen: list[str] = []
+
+    def listener(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", listener)
+    yield seen
+    sa.event.remove(engine, "before_cursor_execute", listener)
+
+
+@pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
 

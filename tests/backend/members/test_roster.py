@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -406,20 +406,6 @@ def test_a_row_refused_half_way_through_is_undone_whole(app, union):
 
 
 # --- cost --------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def statements(app: Flask) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def listener(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", listener)
-    yield seen
-    sa.event.remove(engine, "before_cursor_execute", listener)
 
 
 def test_a_500_row_import_looks_things_up_in_bulk(app, union, statements):

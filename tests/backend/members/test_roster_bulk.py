@@ -3,12 +3,9 @@ be added, updated or moved (issue 12, point 9)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
-from flask import Flask
 
 from backend.audit.models import AuditLog
 from backend.extensions import db
@@ -17,20 +14,6 @@ from backend.members.roster import importing
 from backend.staff.models import Role
 from tests.backend.members.test_roster import counts, member, reasons, run_import
 from tests.factories import count, make_member, make_staff
-
-
-@pytest.fixture
-def statements(app: Flask) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def listener(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", listener)
-    yield seen
-    sa.event.remove(engine, "before_cursor_execute", listener)
 
 
 def new_rows(n: int, group: str = "甲一组") -> list[list[Any]]:
