@@ -9,9 +9,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from backend.db import unit_of_work
-from backend.errors import NotFound
+from backend.notifications.inbox import mark_all_read, mark_read, own_notification
 from backend.notifications.models import WITHDRAWN_BODY
-from backend.notifications.operations import mark_all_read, mark_read, own_notification
 from backend.notifications.queries import inbox
 from miniprogram_api.common import PageQuery, current_account, member_endpoint, page_schema, paginate
 from miniprogram_api.schemas import LocalDateTime
@@ -48,8 +47,8 @@ class Messages(MethodView):
     @blp.response(200, MessagePageSchema)
     @blp.alt_response(422, description="validation_error")
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
-        """我的消息，最新的在前（未认证会员时为空）"""
-        return paginate(inbox(current_account().member), query)
+        """我的消息，最新的在前（认证之前也有：例如入会申请的审核结果）"""
+        return paginate(inbox(current_account()), query)
 
 
 @blp.route("/me/messages/<int:message_id>/read")
@@ -59,12 +58,9 @@ class ReadMessage(MethodView):
     @blp.alt_response(404, description="not_found：消息不存在或不属于当前用户")
     def post(self, message_id: int) -> None:
         """标记一条消息为已读"""
-        member = current_account().member
-        if member is None:
-            raise NotFound("消息不存在或已被删除")
+        account = current_account()
         with unit_of_work():
-            notification = own_notification(message_id, member=member)
-            mark_read(notification, member=member)
+            mark_read(own_notification(message_id, account=account), account=account)
 
 
 @blp.route("/me/messages/read-all")
@@ -73,8 +69,5 @@ class ReadAllMessages(MethodView):
     @blp.response(204)
     def post(self) -> None:
         """全部标记为已读"""
-        member = current_account().member
-        if member is None:
-            return
         with unit_of_work():
-            mark_all_read(member)
+            mark_all_read(current_account())

@@ -80,7 +80,7 @@ class MeAnswer:
         return cls(
             account=account,
             status=account_status(account),
-            unread_messages=unread_count(member) if member is not None else 0,
+            unread_messages=unread_count(account),
             credits=credits_for(account),
             join_request=(
                 {"status": latest.status.value, "comment": latest.decision_comment}

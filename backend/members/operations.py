@@ -33,7 +33,7 @@ from backend.members.models import (
     normalize_employee_no,
     normalize_name,
 )
-from backend.notifications.operations import notify
+from backend.notifications.operations import notify, notify_account
 from backend.staff.permissions import Permission
 
 if TYPE_CHECKING:
@@ -291,12 +291,7 @@ def approve_join_request(request: JoinRequest, *, staff: Staff, group: Group, co
 
 def _tell_approved(request: JoinRequest, member: Member) -> None:
     """The applicant learns of the approval in their inbox (now theirs: the account is bound), and by WeChat
-    when a subscribe template is configured for kind "system" (none is in the demo set: inbox only).
-
-    A rejected applicant has no roster entry, and the inbox is kept per member, so a rejection is not
-    written there: the mini-program shows it from `GET /me` (status ``rejected``, the reason as
-    ``join_request.comment``).
-    """
+    when a subscribe template is configured for kind "system" (none is in the demo set: inbox only)."""
     comment = request.decision_comment
     notify(
         member,
@@ -318,7 +313,23 @@ def reject_join_request(request: JoinRequest, *, staff: Staff, comment: str) -> 
         raise ValidationFailed(errors={"comment": ["请填写不通过的原因，申请人会看到"]})
     _decide(request, JoinRequestStatus.rejected, staff=staff, comment=comment)
     db.session.flush()
+    _tell_rejected(request)
     return request
+
+
+def _tell_rejected(request: JoinRequest) -> None:
+    """A rejected applicant has no roster entry: the message goes to the WeChat account that asked
+    (its inbox, and WeChat as for an approval), with the reason the reviewer gave."""
+    notify_account(
+        request.wechat_account,
+        kind="system",
+        title="入会申请未通过",
+        body=f"您的入会申请未通过。\n原因：{request.decision_comment}\n"
+        "如有疑问，请联系所在单位的工会；信息有误可修改后重新申请。",
+        link=None,
+        dedupe_key=f"join_request:{request.id}:decided",
+        data={"status": "未通过", "note": request.decision_comment, "updated_at": request.decided_at},
+    )
 
 
 def _decide(request: JoinRequest, status: JoinRequestStatus, *, staff: Staff, comment: str) -> None:

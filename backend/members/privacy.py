@@ -45,6 +45,7 @@ from backend.members.models import (
 from backend.members.operations import set_phone
 from backend.members.queries import group_display_path
 from backend.notifications.models import Notification, SubscriptionCredit, SubscriptionGrant
+from backend.notifications.queries import inbox_of
 from backend.uploads.models import Upload
 from backend.uploads.operations import delete_upload
 
@@ -151,22 +152,6 @@ def export_personal_data(account: WechatAccount) -> dict[str, Any]:
             }
             for c in member.group_changes
         ]
-        data["notifications"] = [
-            {
-                "id": n.id,
-                "kind": n.kind.value,
-                "title": n.title,
-                "body": n.body,
-                "link": n.link,
-                "created_at": _time(n.created_at),
-                "read_at": _time(n.read_at),
-                "wechat_state": n.wechat_state.value,
-                "sent_at": _time(n.sent_at),
-            }
-            for n in db.session.scalars(
-                sa.select(Notification).where(Notification.member_id == member.id).order_by(Notification.id)
-            )
-        ]
         data["activity_log"] = [
             {"action": a.action, "at": _time(a.at), "ip": a.ip, "user_agent": a.user_agent}
             for a in db.session.scalars(
@@ -186,6 +171,22 @@ def export_personal_data(account: WechatAccount) -> dict[str, Any]:
                 sa.select(Upload).where(Upload.member_id == member.id).order_by(Upload.id)
             )
         ]
+    data["notifications"] = [
+        {
+            "id": n.id,
+            "kind": n.kind.value,
+            "title": n.title,
+            "body": n.body,
+            "link": n.link,
+            "created_at": _time(n.created_at),
+            "read_at": _time(n.read_at),
+            "wechat_state": n.wechat_state.value,
+            "sent_at": _time(n.sent_at),
+        }
+        for n in db.session.scalars(
+            sa.select(Notification).where(inbox_of(account)).order_by(Notification.id)
+        )
+    ]
     record(
         "member.data_exported", member_id=member.id if member else None, target=member, account_id=account.id
     )
@@ -207,6 +208,7 @@ def delete_account(account: WechatAccount, *, reason: str = "member_request") ->
             delete_upload(upload)
         if member.status == MemberStatus.pending:
             _anonymise(member)
+    db.session.execute(sa.delete(Notification).where(Notification.wechat_account_id == account_id))
     db.session.execute(
         sa.delete(SubscriptionCredit).where(SubscriptionCredit.wechat_account_id == account_id)
     )

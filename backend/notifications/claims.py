@@ -149,7 +149,13 @@ def claim_batch(settings: DeliverySettings, stats: DrainStats) -> list[Work] | N
             WechatAccount.id,
             WechatAccount.openid,
         )
-        .outerjoin(WechatAccount, WechatAccount.member_id == Notification.member_id)
+        .outerjoin(
+            WechatAccount,
+            sa.or_(
+                WechatAccount.member_id == Notification.member_id,
+                WechatAccount.id == Notification.wechat_account_id,
+            ),
+        )
         .where(Notification.id.in_(ids), Notification.claimed_until == lease)
         .order_by(Notification.id)
     ).all()

@@ -59,7 +59,12 @@ DELIVERY_STATE_LABELS = {
 
 
 class Notification(db.Model):
-    """One message to one member: the inbox entry and its WeChat delivery (a transactional outbox row)."""
+    """One message to one member: the inbox entry and its WeChat delivery (a transactional outbox row).
+
+    Written to a roster member (``member_id``), or to a WeChat account that has no member
+    (``wechat_account_id``): a worker whose join request was rejected never becomes a member, and is
+    still told. The inbox of an account shows both (backend/notifications/queries.py: ``inbox``).
+    """
 
     __tablename__ = "notifications"
     __table_args__ = (
@@ -72,6 +77,16 @@ class Notification(db.Model):
             sqlite_where=sa.text("wechat_state IN ('pending', 'sending')"),
         ),
         sa.Index("ix_notifications_member_created", "member_id", "created_at"),
+        sa.Index(
+            "ix_notifications_account_created",
+            "wechat_account_id",
+            "created_at",
+            postgresql_where=sa.text("wechat_account_id IS NOT NULL"),
+            sqlite_where=sa.text("wechat_account_id IS NOT NULL"),
+        ),
+        # A message goes to a roster member, or (before there is one, e.g. a rejected join request) to
+        # the WeChat account that asked.
+        sa.CheckConstraint("member_id IS NOT NULL OR wechat_account_id IS NOT NULL", name="has_recipient"),
         sa.CheckConstraint("wechat_state != 'sent' OR sent_at IS NOT NULL", name="sent_has_time"),
         sa.CheckConstraint(
             "wechat_state != 'sending' OR claimed_until IS NOT NULL", name="sending_has_lease"
@@ -80,7 +95,10 @@ class Notification(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    member_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id", ondelete="CASCADE"))
+    member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id", ondelete="CASCADE"))
+    wechat_account_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("wechat_accounts.id", ondelete="CASCADE")
+    )
     kind: Mapped[NotificationKind] = mapped_column(str_enum(NotificationKind, "notification_kind"))
     title: Mapped[str] = mapped_column(sa.String(200))
     body: Mapped[str] = mapped_column(sa.Text, default="")
@@ -105,7 +123,7 @@ class Notification(db.Model):
     claimed_until: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
 
-    member: Mapped[Member] = relationship()
+    member: Mapped[Member | None] = relationship()
 
     @property
     def withdrawn(self) -> bool:

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from flask import current_app
@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from backend.db import after_commit, utcnow
-from backend.errors import NotFound, ValidationFailed
+from backend.errors import ValidationFailed
 from backend.extensions import db
 from backend.members.models import Member, WechatAccount
 from backend.notifications.delivery import enqueue_drains
@@ -43,12 +43,10 @@ SUBSCRIBE_RESULTS = frozenset({"accept", "reject", "ban", "filter"})
 
 __all__ = [
     "add_credits",
-    "mark_all_read",
-    "mark_read",
     "notification_ids_for",
     "notify",
+    "notify_account",
     "notify_many",
-    "own_notification",
     "record_subscriptions",
     "set_credit",
     "withdraw_messages",
@@ -75,20 +73,52 @@ def notify(
     ``data`` holds the raw values for the kind's subscribe template (``WECHAT_TEMPLATES`` fields map
     template keys to value names; ``title``, ``body``/``note`` and the creation time are provided).
     """
-    kind_value = _kind(kind)
-    existing = db.session.scalar(sa.select(Notification).where(Notification.dedupe_key == dedupe_key))
+    message = _Message(kind, title, body, link, dedupe_key, data, push)
+    return _write(message, {"member_id": member.id}, has_account=member.wechat_account is not None)
+
+
+def notify_account(
+    account: WechatAccount,
+    *,
+    kind: str,
+    title: str,
+    body: str,
+    link: str | None,
+    dedupe_key: str,
+    data: dict[str, Any] | None = None,
+    push: bool = True,
+) -> Notification:
+    """As ``notify``, for a WeChat account that is not (or not yet) a roster member: a worker whose join
+    request was rejected is told in the inbox of the account that asked, and by WeChat with credit."""
+    message = _Message(kind, title, body, link, dedupe_key, data, push)
+    return _write(message, {"wechat_account_id": account.id}, has_account=True)
+
+
+class _Message(NamedTuple):
+    kind: str
+    title: str
+    body: str
+    link: str | None
+    dedupe_key: str
+    data: dict[str, Any] | None
+    push: bool
+
+
+def _write(message: _Message, recipient: dict[str, int], *, has_account: bool) -> Notification:
+    kind_value = _kind(message.kind)
+    key = message.dedupe_key
+    existing = db.session.scalar(sa.select(Notification).where(Notification.dedupe_key == key))
     if existing is not None:
         return existing
-    account = member.wechat_account
-    state, reason = _initial_state(kind_value, push=push, has_account=account is not None)
+    state, reason = _initial_state(kind_value, push=message.push, has_account=has_account)
     notification = Notification(
-        member_id=member.id,
+        **recipient,
         kind=NotificationKind(kind_value),
-        title=_title(title),
-        body=body or "",
-        link=link,
-        data=_jsonable(data) if data else None,
-        dedupe_key=dedupe_key,
+        title=_title(message.title),
+        body=message.body or "",
+        link=message.link,
+        data=_jsonable(message.data) if message.data else None,
+        dedupe_key=key,
         created_at=utcnow(),
         wechat_state=state,
         attempts=0,
@@ -100,7 +130,7 @@ def notify(
             db.session.flush()
     except IntegrityError:
         # Another transaction wrote the same key between our read and our insert.
-        existing = db.session.scalar(sa.select(Notification).where(Notification.dedupe_key == dedupe_key))
+        existing = db.session.scalar(sa.select(Notification).where(Notification.dedupe_key == key))
         if existing is None:
             raise
         return existing
@@ -273,39 +303,6 @@ def _dispatch_after_commit(count: int) -> None:
         session.info["notifications_dispatch"] = pending
         after_commit(session, pending)
     pending.expected += count
-
-
-# --- the inbox ---------------------------------------------------------------------------------
-
-
-def own_notification(notification_id: int, *, member: Member) -> Notification:
-    """The member's notification, or NotFound (also when it is someone else's)."""
-    notification = db.session.get(Notification, notification_id)
-    if notification is None or notification.member_id != member.id:
-        raise NotFound("消息不存在或已被删除")
-    return notification
-
-
-def mark_read(notification: Notification, *, member: Member) -> Notification:
-    """Marks one message read (the first read time is kept)."""
-    if notification.member_id != member.id:
-        raise NotFound("消息不存在或已被删除")
-    if notification.read_at is None:
-        notification.read_at = utcnow()
-        db.session.flush()
-    return notification
-
-
-def mark_all_read(member: Member) -> int:
-    """Marks every unread message of the member read; returns how many."""
-    result = db.session.execute(
-        sa.update(Notification)
-        .where(Notification.member_id == member.id, Notification.read_at.is_(None))
-        .values(read_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    db.session.expire_all()
-    return result.rowcount or 0
 
 
 # --- subscribe credits -------------------------------------------------------------------------

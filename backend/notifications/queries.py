@@ -9,26 +9,35 @@ import sqlalchemy as sa
 from flask import current_app
 
 from backend.extensions import db
-from backend.members.models import Member, WechatAccount
+from backend.members.models import WechatAccount
 from backend.notifications.models import Notification, SubscriptionCredit
 
-__all__ = ["credits_for", "inbox", "unread_count"]
+__all__ = ["credits_for", "inbox", "inbox_of", "unread_count"]
 
 
-def inbox(member: Member | None) -> sa.Select[tuple[Notification]]:
-    """The member's messages, newest first (the id breaks ties within one fan-out); none before the
-    account is bound to a member, as messages are written to members, not to WeChat accounts."""
-    mine = Notification.member_id == member.id if member is not None else sa.false()
+def inbox_of(account: WechatAccount) -> sa.ColumnElement[bool]:
+    """The messages an account's inbox holds: those written to its member, and those written to the
+    account itself before it had one (a rejected join request)."""
+    to_account = Notification.wechat_account_id == account.id
+    if account.member_id is None:
+        return to_account
+    return sa.or_(Notification.member_id == account.member_id, to_account)
+
+
+def inbox(account: WechatAccount) -> sa.Select[tuple[Notification]]:
+    """The account's messages, newest first (the id breaks ties within one fan-out)."""
     newest_first = (Notification.created_at.desc(), Notification.id.desc())
-    return sa.select(Notification).where(mine).order_by(*newest_first)
+    return sa.select(Notification).where(inbox_of(account)).order_by(*newest_first)
 
 
-def unread_count(member: Member) -> int:
+def unread_count(account: WechatAccount) -> int:
+    """Unread messages, not counting those whose subject was taken back (a withdrawn announcement):
+    they stay in the inbox, marked withdrawn, but there is nothing left in them to read."""
     return (
         db.session.scalar(
             sa.select(sa.func.count())
             .select_from(Notification)
-            .where(Notification.member_id == member.id, Notification.read_at.is_(None))
+            .where(inbox_of(account), Notification.read_at.is_(None), Notification.withdrawn_at.is_(None))
         )
         or 0
     )

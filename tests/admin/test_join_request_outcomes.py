@@ -83,6 +83,75 @@ def test_a_rejected_worker_reads_the_reason_in_the_app(app, client, emu, union, 
     token = api_login(client, emu, "openid-NEW001")
     me = client.get("/api/v1/me", headers=auth(token)).get_json()
     assert me["status"] == "rejected" and me["join_request"]["comment"] == "工号与人事系统不符"
+    assert me["unread_messages"] == 1
+
+
+def test_a_rejected_worker_finds_the_reason_in_their_inbox(app, client, emu, union, login_as):
+    """Issue 12, point 10: the rejected applicant is never a roster member; the message goes to the
+    WeChat account that asked, and only that account's inbox shows it."""
+    request_id = file_join_request(app, client, emu, union.group_a)
+    staff = app.test_client()
+    login_as(Role.officer, union.branch_a, on=staff)
+    assert reject(staff, request_id, "工号与人事系统不符").status_code == 302
+    [message] = messages(client, emu, "openid-NEW001")
+    assert message["kind"] == "system" and message["title"] == "入会申请未通过"
+    assert "原因：工号与人事系统不符" in message["body"] and message["read_at"] is None
+    with app.app_context():
+        notification = db.session.scalar(sa.select(Notification))
+        assert (
+            notification.member_id is None and notification.dedupe_key == f"join_request:{request_id}:decided"
+        )
+        assert notification.wechat_state == DeliveryState.skipped  # no "system" template in the demo set
+    # Someone else's inbox neither lists it nor may mark it.
+    assert messages(client, emu, "openid-STRANGER") == []
+    stranger = api_login(client, emu, "openid-STRANGER")
+    assert client.post(f"/api/v1/me/messages/{message['id']}/read", headers=auth(stranger)).status_code == 404
+    token = api_login(client, emu, "openid-NEW001")
+    assert client.post(f"/api/v1/me/messages/{message['id']}/read", headers=auth(token)).status_code == 204
+    assert client.get("/api/v1/me", headers=auth(token)).get_json()["unread_messages"] == 0
+    exported = client.get("/api/v1/me/export", headers=auth(token)).get_json()
+    assert [n["title"] for n in exported["notifications"]] == ["入会申请未通过"]
+    assert client.delete("/api/v1/me", headers=auth(token)).status_code == 204
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)) == 0
+
+
+def test_with_a_system_template_and_credit_the_rejection_also_goes_by_wechat(
+    app, client, emu, union, login_as, monkeypatch
+):
+    monkeypatch.setitem(app.config["WECHAT_TEMPLATES"], "system", SYSTEM_TEMPLATE)
+    emu.add_template(SYSTEM_TEMPLATE["template_id"], list(SYSTEM_TEMPLATE["fields"]))
+    request_id = file_join_request(app, client, emu, union.group_a)
+    emu.grant("openid-NEW001", SYSTEM_TEMPLATE["template_id"])
+    with app.app_context(), unit_of_work():
+        account = db.session.scalar(sa.select(WechatAccount).where(WechatAccount.openid == "openid-NEW001"))
+        add_credits(account, SYSTEM_TEMPLATE["template_id"], 1)
+    login_as(Role.officer, union.branch_a)
+    assert reject(client, request_id, "工号与人事系统不符").status_code == 302
+    sends = [s for s in emu.stats()["sends"] if s["template_id"] == SYSTEM_TEMPLATE["template_id"]]
+    assert len(sends) == 1 and sends[0]["openid"] == "openid-NEW001"
+    assert sends[0]["data"]["thing1"] == "入会申请未通过" and sends[0]["data"]["phrase2"] == "未通过"
+    with app.app_context():
+        assert db.session.scalar(sa.select(Notification.wechat_state)) == DeliveryState.sent
+
+
+def test_after_a_rejection_and_a_second_approved_request_the_inbox_holds_both(
+    app, client, emu, union, login_as
+):
+    first = file_join_request(app, client, emu, union.group_a)
+    staff = app.test_client()
+    login_as(Role.officer, union.branch_a, on=staff)
+    reject(staff, first, "请填写正确的工号")
+    token = api_login(client, emu, "openid-NEW001")
+    again = {"name": "申请人", "employee_no": "NEW001", "group_id": union.group_a}
+    assert (
+        client.post("/api/v1/me/binding", json=again, headers=auth(token)).get_json()["status"] == "pending"
+    )
+    with app.app_context():
+        second = db.session.scalar(sa.select(JoinRequest.id).where(JoinRequest.status == "pending"))
+    assert approve(staff, second, union.group_a).status_code == 302
+    titles = [m["title"] for m in messages(client, emu, "openid-NEW001")]
+    assert titles == ["入会申请已通过", "入会申请未通过"]
 
 
 def test_decided_requests_stay_as_history_newest_first(app, client, emu, union, login_as):

@@ -100,6 +100,8 @@ def test_a_withdrawn_announcements_message_says_so_and_hides_its_text(app, clien
     assert "发错了" in withdrawn["title"] and "放假" not in str(withdrawn)
     valid = items[f"/pages/announcements/detail?id={kept}"]
     assert valid["withdrawn"] is False and valid["body"] == "照常上班。"
+    # Nothing is left to read in the withdrawn one: the badge counts only the valid message.
+    assert client.get("/api/v1/me", headers=auth(token)).get_json()["unread_messages"] == 1
     # The link it carries answers 410 (API.md), so the mini-program can say 已撤回 there too.
     response = client.get(f"/api/v1/announcements/{gone}", headers=auth(token))
     assert response.status_code == 410 and response.get_json()["error"] == "announcement_withdrawn"

@@ -9,10 +9,9 @@ from backend.db import unit_of_work
 from backend.errors import NotFound, ValidationFailed
 from backend.extensions import db
 from backend.members.models import Member, WechatAccount
+from backend.notifications.inbox import mark_all_read, mark_read
 from backend.notifications.models import DeliveryState, Notification
 from backend.notifications.operations import (
-    mark_all_read,
-    mark_read,
     notification_ids_for,
     notify,
     notify_many,
@@ -152,21 +151,21 @@ def test_read_marks_and_unread_count(app, client, emu):
     ids = [send_notice(app, member_id, key=f"k{n}") for n in range(3)]
     foreign = send_notice(app, other_id, key="other")
     with app.app_context():
-        member = db.session.get(Member, member_id)
-        assert unread_count(member) == 3
+        account = db.session.get(Member, member_id).wechat_account
+        assert unread_count(account) == 3
         with unit_of_work():
-            mark_read(db.session.get(Notification, ids[0]), member=member)
+            mark_read(db.session.get(Notification, ids[0]), account=account)
         first_read = db.session.get(Notification, ids[0]).read_at
-        assert unread_count(member) == 2
+        assert unread_count(account) == 2
         with unit_of_work():
-            mark_read(db.session.get(Notification, ids[0]), member=member)
+            mark_read(db.session.get(Notification, ids[0]), account=account)
         assert db.session.get(Notification, ids[0]).read_at == first_read
         with pytest.raises(NotFound), unit_of_work():
-            mark_read(db.session.get(Notification, foreign), member=member)
+            mark_read(db.session.get(Notification, foreign), account=account)
         with unit_of_work():
-            assert mark_all_read(member) == 2
-        assert unread_count(member) == 0
-        assert unread_count(db.session.get(Member, other_id)) == 1
+            assert mark_all_read(account) == 2
+        assert unread_count(account) == 0
+        assert unread_count(db.session.get(Member, other_id).wechat_account) == 1
 
 
 def test_record_subscriptions_counts_accepts_per_kind(app, client, emu):
