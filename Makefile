@@ -38,8 +38,11 @@ run: install
 
 # The same command CI runs. With TEST_DATABASE_URL / TEST_REDIS_URL set it also runs the
 # PostgreSQL and Redis tests (locking, concurrency, real Celery workers).
+# TEST_WORKERS: pytest-xdist processes (auto: one per CPU; 0 runs everything in this process). Each
+# worker gets a PostgreSQL database and a Redis database number of its own (tests/conftest.py).
+TEST_WORKERS ?= auto
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: install
 	$(BIN)/ruff check .

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import sqlalchemy as sa
@@ -22,8 +23,37 @@ from backend.staff.models import Role
 from backend.wechat.emulator import EmulatorControl, EmulatorServer
 from tests.factories import Union, empty_upload_dir, make_staff, make_union
 
+
+def _own_database(url: str, worker: str) -> str:
+    """Under pytest-xdist each worker truncates and rebuilds its schema at will, so each gets a database
+    of its own beside the one named (``test`` → ``test_gw0``), made on first use."""
+    base = sa.make_url(url)
+    name = f"{base.database}_{worker}"
+    engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            exists = connection.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+            if not exists:
+                connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def _own_redis_db(url: str, worker: str) -> str:
+    """Each xdist worker on a Redis database number of its own (the named one + 1 + the worker's index)."""
+    parts = urlsplit(url)
+    number = (int(parts.path.strip("/") or 0) + 1 + int(worker.removeprefix("gw"))) % 16
+    return urlunsplit(parts._replace(path=f"/{number}"))
+
+
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # "gw0", "gw1" … in a pytest-xdist worker, else unset
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
+if _WORKER and TEST_DATABASE_URL:
+    TEST_DATABASE_URL = os.environ["TEST_DATABASE_URL"] = _own_database(TEST_DATABASE_URL, _WORKER)
+if _WORKER and TEST_REDIS_URL:
+    TEST_REDIS_URL = os.environ["TEST_REDIS_URL"] = _own_redis_db(TEST_REDIS_URL, _WORKER)
 ON_POSTGRES = bool(TEST_DATABASE_URL)
 
 requires_postgres = pytest.mark.skipif(
