@@ -111,7 +111,7 @@ def wechat_emulator(host: str, port: int) -> None:
 @click.option("--days", default=30, show_default=True, help="登录令牌过期多少天后删除")
 def purge_expired(days: int) -> None:
     """删除到期的数据：过期的登录令牌、一天内没有用上的上传文件、24 小时前的防重复提交记录、7 天前的订阅记录、
-    10 分钟前的微信推送签名。
+    10 分钟前的微信推送签名、90 天前完成的名册导入记录。
 
     有 Redis 和 celery beat 时每天 03:30 自动执行；单机部署请用 cron 每天运行一次。
     """
@@ -122,7 +122,7 @@ def purge_expired(days: int) -> None:
         f"已删除：过期令牌 {counts['tokens']} 个，未使用的上传文件 {counts['uploads']} 个，"
         f"防重复提交记录 {counts['idempotency_keys']} 条，"
         f"订阅与微信推送记录 {counts['subscription_records']} 条，"
-        f"微信推送签名 {counts['push_nonces']} 条"
+        f"微信推送签名 {counts['push_nonces']} 条，名册导入记录 {counts['roster_imports']} 条"
     )
 
 

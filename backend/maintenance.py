@@ -4,7 +4,8 @@
 - uploads that nothing attached within a day (and half-received files);
 - ``Idempotency-Key`` answers older than 24 hours;
 - subscribe grants and handled WeChat pushes older than their retention (7 days);
-- the signatures of WeChat pushes older than 10 minutes (their timestamps are refused by then).
+- the signatures of WeChat pushes older than 10 minutes (their timestamps are refused by then);
+- roster imports finished more than 90 days ago (the audit log keeps their summary).
 
 Each step is its own transaction, so one failing step does not keep the others from running.
 """
@@ -18,6 +19,7 @@ from datetime import timedelta
 from backend.db import unit_of_work
 from backend.idempotency import purge_expired_idempotency_keys
 from backend.members.auth import purge_expired_tokens
+from backend.members.roster.background import purge_finished_imports
 from backend.notifications.subscriptions import purge_subscription_records
 from backend.uploads.operations import purge_unattached_uploads
 from backend.wechat.replay import purge_push_nonces
@@ -37,6 +39,7 @@ def purge_expired(*, token_days: int = 30) -> dict[str, int]:
         "idempotency_keys": purge_expired_idempotency_keys,
         "subscription_records": lambda: sum(purge_subscription_records().values()),
         "push_nonces": purge_push_nonces,
+        "roster_imports": purge_finished_imports,
     }
     counts: dict[str, int] = {}
     failed: list[str] = []

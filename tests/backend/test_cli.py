@@ -80,9 +80,10 @@ def test_purge_expired_removes_only_what_has_run_out(app):
     from backend.db import unit_of_work, utcnow
     from backend.idempotency import IdempotencyKey
     from backend.members.models import ApiToken, WechatAccount
+    from backend.members.roster.models import ImportStatus, RosterImport
     from backend.notifications.models import GrantSource, HandledPush, SubscriptionGrant
     from backend.uploads.models import Upload
-    from tests.factories import make_member, make_union, make_upload, png_bytes
+    from tests.factories import make_member, make_staff, make_union, make_upload, png_bytes
 
     union = make_union(app)
     member_id = make_member(app, union.group_a)
@@ -110,6 +111,13 @@ def test_purge_expired_removes_only_what_has_run_out(app):
             db.session.add(HandledPush(digest=f"{tag:0>64}", event="e", received_at=now - granted))
     for age in (timedelta(days=2), timedelta(hours=1)):
         make_upload(app, member_id, data=png_bytes(), name="a.png", now=now - age)
+    with app.app_context(), unit_of_work():
+        staff = db.session.get(Staff, make_staff(app, "admin", union.root))
+        for finished in (timedelta(days=91), timedelta(days=89)):
+            db.session.add(
+                RosterImport(staff_id=staff.id, filename="名册.xlsx", status=ImportStatus.done,
+                             created_at=now - finished, finished_at=now - finished)
+            )  # fmt: skip
 
     result = app.test_cli_runner().invoke(args=["purge-expired"])
 
@@ -117,7 +125,8 @@ def test_purge_expired_removes_only_what_has_run_out(app):
     assert (
         "过期令牌 1 个，未使用的上传文件 1 个，防重复提交记录 1 条，订阅与微信推送记录 2 条" in result.output
     )
-    for model in (ApiToken, IdempotencyKey, SubscriptionGrant, HandledPush, Upload):
+    assert "名册导入记录 1 条" in result.output
+    for model in (ApiToken, IdempotencyKey, SubscriptionGrant, HandledPush, Upload, RosterImport):
         assert count(app, model) == 1, model
 
 

@@ -292,6 +292,19 @@ def _fail(import_id: int, token: str, message: str | None) -> None:
         record("roster.import", staff=staff, **summary, errors=job.error_count, interrupted=True)
 
 
+# How long a finished import's row (its counts and the per-row error list, which names people) is kept
+# for its progress page; the audit log keeps the import's summary for good.
+IMPORT_RETENTION = timedelta(days=90)
+
+
+def purge_finished_imports(*, older_than: timedelta = IMPORT_RETENTION) -> int:
+    """Deletes imports finished more than ``older_than`` ago (daily clean-up); returns how many."""
+    result = db.session.execute(
+        sa.delete(RosterImport).where(RosterImport.finished_at < utcnow() - older_than)
+    )
+    return result.rowcount or 0
+
+
 @contextmanager
 def _objects_kept_across_commits(session: Session) -> Iterator[None]:
     """The job commits per chunk; expiring every loaded object at each commit would reload the group
