@@ -33,7 +33,7 @@ from backend.members.models import (
     normalize_employee_no,
     normalize_name,
 )
-from backend.notifications.operations import notify, notify_account
+from backend.notifications.operations import notify
 from backend.staff.permissions import Permission
 
 if TYPE_CHECKING:
@@ -320,7 +320,7 @@ def reject_join_request(request: JoinRequest, *, staff: Staff, comment: str) -> 
 def _tell_rejected(request: JoinRequest) -> None:
     """A rejected applicant has no roster entry: the message goes to the WeChat account that asked
     (its inbox, and WeChat as for an approval), with the reason the reviewer gave."""
-    notify_account(
+    notify(
         request.wechat_account,
         kind="system",
         title="入会申请未通过",

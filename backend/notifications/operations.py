@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -45,7 +45,6 @@ __all__ = [
     "add_credits",
     "notification_ids_for",
     "notify",
-    "notify_account",
     "notify_many",
     "record_subscriptions",
     "set_credit",
@@ -57,7 +56,7 @@ __all__ = [
 
 
 def notify(
-    member: Member,
+    recipient: Member | WechatAccount,
     *,
     kind: str,
     title: str,
@@ -67,58 +66,31 @@ def notify(
     data: dict[str, Any] | None = None,
     push: bool = True,
 ) -> Notification:
-    """Puts a message in the member's inbox and queues its WeChat push for after the commit.
+    """Puts a message in the recipient's inbox and queues its WeChat push for after the commit.
 
+    The recipient is a roster member, or a WeChat account that is not one (a worker whose join request
+    was rejected is told in the inbox of the account that asked).
     Idempotent per ``dedupe_key``: a second call with the same key returns the first row untouched.
     ``data`` holds the raw values for the kind's subscribe template (``WECHAT_TEMPLATES`` fields map
     template keys to value names; ``title``, ``body``/``note`` and the creation time are provided).
     """
-    message = _Message(kind, title, body, link, dedupe_key, data, push)
-    return _write(message, {"member_id": member.id}, has_account=member.wechat_account is not None)
-
-
-def notify_account(
-    account: WechatAccount,
-    *,
-    kind: str,
-    title: str,
-    body: str,
-    link: str | None,
-    dedupe_key: str,
-    data: dict[str, Any] | None = None,
-    push: bool = True,
-) -> Notification:
-    """As ``notify``, for a WeChat account that is not (or not yet) a roster member: a worker whose join
-    request was rejected is told in the inbox of the account that asked, and by WeChat with credit."""
-    message = _Message(kind, title, body, link, dedupe_key, data, push)
-    return _write(message, {"wechat_account_id": account.id}, has_account=True)
-
-
-class _Message(NamedTuple):
-    kind: str
-    title: str
-    body: str
-    link: str | None
-    dedupe_key: str
-    data: dict[str, Any] | None
-    push: bool
-
-
-def _write(message: _Message, recipient: dict[str, int], *, has_account: bool) -> Notification:
-    kind_value = _kind(message.kind)
-    key = message.dedupe_key
-    existing = db.session.scalar(sa.select(Notification).where(Notification.dedupe_key == key))
+    if isinstance(recipient, WechatAccount):
+        to, has_account = {"wechat_account_id": recipient.id}, True
+    else:
+        to, has_account = {"member_id": recipient.id}, recipient.wechat_account is not None
+    kind_value = _kind(kind)
+    existing = db.session.scalar(sa.select(Notification).where(Notification.dedupe_key == dedupe_key))
     if existing is not None:
         return existing
-    state, reason = _initial_state(kind_value, push=message.push, has_account=has_account)
+    state, reason = _initial_state(kind_value, push=push, has_account=has_account)
     notification = Notification(
-        **recipient,
+        **to,
         kind=NotificationKind(kind_value),
-        title=_title(message.title),
-        body=message.body or "",
-        link=message.link,
-        data=_jsonable(message.data) if message.data else None,
-        dedupe_key=key,
+        title=_title(title),
+        body=body or "",
+        link=link,
+        data=_jsonable(data) if data else None,
+        dedupe_key=dedupe_key,
         created_at=utcnow(),
         wechat_state=state,
         attempts=0,
@@ -130,7 +102,7 @@ def _write(message: _Message, recipient: dict[str, int], *, has_account: bool) -
             db.session.flush()
     except IntegrityError:
         # Another transaction wrote the same key between our read and our insert.
-        existing = db.session.scalar(sa.select(Notification).where(Notification.dedupe_key == key))
+        existing = db.session.scalar(sa.select(Notification).where(Notification.dedupe_key == dedupe_key))
         if existing is None:
             raise
         return existing

@@ -56,9 +56,8 @@ def test_an_approved_worker_finds_a_message_in_their_inbox(app, client, emu, uni
         )
 
 
-def test_with_a_system_template_and_credit_the_approval_also_goes_by_wechat(
-    app, client, emu, union, login_as, monkeypatch
-):
+def request_with_system_credit(app, client, emu, union, monkeypatch) -> int:
+    """A join request from a worker who accepted the (configured) "system" subscribe template once."""
     monkeypatch.setitem(app.config["WECHAT_TEMPLATES"], "system", SYSTEM_TEMPLATE)
     emu.add_template(SYSTEM_TEMPLATE["template_id"], list(SYSTEM_TEMPLATE["fields"]))
     request_id = file_join_request(app, client, emu, union.group_a)
@@ -66,13 +65,25 @@ def test_with_a_system_template_and_credit_the_approval_also_goes_by_wechat(
     with app.app_context(), unit_of_work():
         account = db.session.scalar(sa.select(WechatAccount).where(WechatAccount.openid == "openid-NEW001"))
         add_credits(account, SYSTEM_TEMPLATE["template_id"], 1)
-    login_as(Role.officer, union.branch_a)
-    assert approve(client, request_id, union.group_a).status_code == 302
+    return request_id
+
+
+def the_one_system_push(app, emu) -> dict[str, str]:
     sends = [s for s in emu.stats()["sends"] if s["template_id"] == SYSTEM_TEMPLATE["template_id"]]
     assert len(sends) == 1 and sends[0]["openid"] == "openid-NEW001"
-    assert sends[0]["data"]["thing1"] == "入会申请已通过" and sends[0]["data"]["phrase2"] == "已通过"
     with app.app_context():
         assert db.session.scalar(sa.select(Notification.wechat_state)) == DeliveryState.sent
+    return sends[0]["data"]
+
+
+def test_with_a_system_template_and_credit_the_approval_also_goes_by_wechat(
+    app, client, emu, union, login_as, monkeypatch
+):
+    request_id = request_with_system_credit(app, client, emu, union, monkeypatch)
+    login_as(Role.officer, union.branch_a)
+    assert approve(client, request_id, union.group_a).status_code == 302
+    data = the_one_system_push(app, emu)
+    assert data["thing1"] == "入会申请已通过" and data["phrase2"] == "已通过"
 
 
 def test_a_rejected_worker_reads_the_reason_in_the_app(app, client, emu, union, login_as):
@@ -119,20 +130,11 @@ def test_a_rejected_worker_finds_the_reason_in_their_inbox(app, client, emu, uni
 def test_with_a_system_template_and_credit_the_rejection_also_goes_by_wechat(
     app, client, emu, union, login_as, monkeypatch
 ):
-    monkeypatch.setitem(app.config["WECHAT_TEMPLATES"], "system", SYSTEM_TEMPLATE)
-    emu.add_template(SYSTEM_TEMPLATE["template_id"], list(SYSTEM_TEMPLATE["fields"]))
-    request_id = file_join_request(app, client, emu, union.group_a)
-    emu.grant("openid-NEW001", SYSTEM_TEMPLATE["template_id"])
-    with app.app_context(), unit_of_work():
-        account = db.session.scalar(sa.select(WechatAccount).where(WechatAccount.openid == "openid-NEW001"))
-        add_credits(account, SYSTEM_TEMPLATE["template_id"], 1)
+    request_id = request_with_system_credit(app, client, emu, union, monkeypatch)
     login_as(Role.officer, union.branch_a)
     assert reject(client, request_id, "工号与人事系统不符").status_code == 302
-    sends = [s for s in emu.stats()["sends"] if s["template_id"] == SYSTEM_TEMPLATE["template_id"]]
-    assert len(sends) == 1 and sends[0]["openid"] == "openid-NEW001"
-    assert sends[0]["data"]["thing1"] == "入会申请未通过" and sends[0]["data"]["phrase2"] == "未通过"
-    with app.app_context():
-        assert db.session.scalar(sa.select(Notification.wechat_state)) == DeliveryState.sent
+    data = the_one_system_push(app, emu)
+    assert data["thing1"] == "入会申请未通过" and data["phrase2"] == "未通过"
 
 
 def test_after_a_rejection_and_a_second_approved_request_the_inbox_holds_both(
