@@ -1,5 +1,6 @@
 """Imports every domain's models so that metadata (and Alembic) sees all tables."""
 
+from backend.activities.models import Activity, Registration
 from backend.announcements.models import Announcement, AnnouncementRecipient
 from backend.audit.models import AuditLog
 from backend.idempotency import IdempotencyKey
@@ -11,6 +12,8 @@ from backend.uploads.models import Upload
 from backend.wechat.models import PushNonce
 
 __all__ = [
+    "Activity",
+    "Registration",
     "Announcement",
     "AnnouncementRecipient",
     "ApiToken",
