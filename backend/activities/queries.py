@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from backend.activities.models import (
     LIVE,
@@ -43,11 +44,11 @@ def member_reaches(activity: Activity, member: Member) -> bool:
     return activity.whole_union or any(group.contains(member.group) for group in activity.groups)
 
 
-def _live_registration(member_id: int) -> sa.ColumnElement[bool]:
+def _live_registration(member_id: int, table: Any = Registration) -> sa.ColumnElement[bool]:
     return sa.and_(
-        Registration.activity_id == Activity.id,
-        Registration.member_id == member_id,
-        Registration.status.in_(LIVE),
+        table.activity_id == Activity.id,
+        table.member_id == member_id,
+        table.status.in_(LIVE),
     )
 
 
@@ -58,7 +59,7 @@ def visible_to(member: Member | None) -> sa.ColumnElement[bool]:
         return sa.false()
     return sa.and_(
         Activity.status.in_(SHOWN),
-        sa.or_(in_audience(member), sa.exists().where(_live_registration(member.id))),
+        sa.or_(in_audience(member), sa.exists().where(_live_registration(member.id, aliased(Registration)))),
     )
 
 
@@ -75,7 +76,6 @@ def member_activities(
     query = (
         sa.select(Activity, Registration)
         .outerjoin(Registration, _live_registration(member_id))
-        .options(selectinload(Activity.cover))
         .where(visible_to(member))
     )
     if category is not None:
@@ -194,3 +194,12 @@ def registration_for_staff(activity: Activity, registration_id: int) -> Registra
     if registration is None or registration.activity_id != activity.id:
         raise NotFound()
     return registration
+
+
+def cover_readable_by(upload_id: int, member: Member | None) -> bool:
+    """An activity's cover is served to whoever may see the activity."""
+    return bool(
+        db.session.scalar(
+            sa.select(sa.exists().where(Activity.cover_upload_id == upload_id, visible_to(member)))
+        )
+    )
