@@ -13,7 +13,6 @@ from backend.wechat.models import PushNonce
 
 __all__ = [
     "Activity",
-    "Registration",
     "Announcement",
     "AnnouncementRecipient",
     "ApiToken",
@@ -26,6 +25,7 @@ __all__ = [
     "Member",
     "Notification",
     "PushNonce",
+    "Registration",
     "RosterImport",
     "Staff",
     "SubscriptionCredit",
