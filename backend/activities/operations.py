@@ -100,10 +100,11 @@ def save_activity(
     values = {k: v for k, v in vars(draft).items() if k != "group_ids"}
     values["description_html"] = sanitize_html(draft.description_html or "")
     values["form_fields"] = clean_fields(draft.form_fields)
+    creating = activity is None
     if activity is None:
         activity = Activity(author=staff, status=ActivityStatus.draft, **values)
         db.session.add(activity)
-        action, moved = "activity.create", False
+        moved = False
     else:
         require_manage(activity, staff)
         lock_activity(activity.id)
@@ -116,12 +117,14 @@ def save_activity(
         )
         for key, value in values.items():
             setattr(activity, key, value)
-        action = "activity.update"
     activity.groups = groups
     if cover is not None:
         activity.cover = cover
     db.session.flush()
-    record(action, staff=staff, target=activity, title=activity.title)
+    if creating:
+        record("activity.create", staff=staff, target=activity, title=activity.title)
+    else:
+        record("activity.update", staff=staff, target=activity, title=activity.title)
     if moved:
         _tell_change(activity)
     return activity
