@@ -120,7 +120,8 @@ def _activity_objects(member_id: int, group_id: int, admin_id: int) -> dict[str,
         draft = activity_operations.ActivityDraft(
             title="甲组活动", category="other", description_html="", location="活动室",
             starts_at=now + timedelta(minutes=30), ends_at=now + timedelta(hours=2),
-            registration_opens_at=now - timedelta(hours=1), registration_closes_at=now + timedelta(minutes=20),
+            registration_opens_at=now - timedelta(hours=1),
+            registration_closes_at=now + timedelta(minutes=20),
             capacity=10, group_ids=[group_id],
         )  # fmt: skip
         activity = activity_operations.save_activity(None, draft, staff=admin)
