@@ -58,11 +58,6 @@ def activity_registrations(activity_id: int) -> Any:
     group_id = parse_id(request.args.get("group_id"))
     query = _registrations(activity.id, status, group_id)
     pagination = db.paginate(query, page=page_arg(), per_page=PER_PAGE, error_out=False)
-    groups = db.session.scalars(
-        sa.select(Group).where(
-            Group.id.in_(sa.select(Registration.group_id).where(Registration.activity_id == activity.id))
-        )
-    ).all()
     return render_template(
         "admin/activities/registrations.html",
         activity=activity,
