@@ -192,6 +192,27 @@ MATRIX: dict[str, tuple[str, str, dict[str, Any]]] = {
         "/admin/announcements/{announcement}/attachments/{upload}/remove",
         ADMIN_SCOPED,
     ),
+    # The activity is for group A: chair_a manages it, chair_b gets 404 on every page and button.
+    **{
+        f"admin.activity_{name}": (method, "/admin/activities/{activity}" + tail, ADMIN_SCOPED)
+        for name, method, tail in (
+            ("detail", "GET", ""),
+            ("edit", "GET", "/edit"),
+            ("publish", "POST", "/publish"),
+            ("cancel", "POST", "/cancel"),
+            ("copy", "POST", "/copy"),
+            ("poster", "GET", "/poster"),
+            ("poster_image", "GET", "/poster.png"),
+            ("figures_page", "GET", "/figures"),
+            ("registrations", "GET", "/registrations"),
+            ("registration_add", "POST", "/registrations/add"),
+            ("registration_remove", "POST", "/registrations/{registration}/remove"),
+            ("registration_checkin", "POST", "/registrations/{registration}/checkin"),
+            ("no_shows", "POST", "/no-shows"),
+            ("sheet_xlsx", "GET", "/sheet.xlsx"),
+            ("sheet", "GET", "/sheet"),
+        )
+    },
     # A roster import is followed by whoever started it (chair_a here) and the admin, nobody else.
     "admin.roster_import_progress": ("GET", "/admin/roster/imports/{roster_import}", IMPORT_STARTER),
     "admin.roster_import_status": ("GET", "/admin/roster/imports/{roster_import}/status", IMPORT_STARTER),

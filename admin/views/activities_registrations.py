@@ -3,10 +3,11 @@ reason, manual check-in, no-shows after the end, and the 实名制签到表 (xls
 
 from __future__ import annotations
 
+from io import BytesIO
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, send_file, url_for
 
 from admin.blueprint import FORM_ERRORS, bp, current_staff, page_arg, permission_required, post_action
 from admin.forms import EmptyForm
@@ -27,6 +28,7 @@ from backend.staff.permissions import Permission
 
 PERMISSION = Permission.manage_activities
 PER_PAGE = 50
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _registrations(activity_id: int, status: str, group_id: int | None) -> sa.Select[tuple[Registration]]:
@@ -161,11 +163,9 @@ def activity_sheet_xlsx(activity_id: int) -> Response:
     with unit_of_work():  # the export is audited
         activity = activity_for_staff(activity_id, staff)
         data, title = sheet_xlsx(activity, staff=staff), activity.title
-    filename = f"{title}-实名制签到表.xlsx"
-    response = Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response.headers.set("Content-Disposition", "attachment", filename=filename)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return send_file(
+        BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=f"{title}-实名制签到表.xlsx"
+    )
 
 
 @bp.get("/activities/<int:activity_id>/sheet")
