@@ -258,3 +258,38 @@ def test_lottery_applied_then_drawn(app, client, emu, union, root_officer):
     detail = client.get(f"/api/v1/activities/{activity_id}", headers=auth(tokens[0])).get_json()
     assert detail["draw"]["applicants"] == 4 and detail["draw"]["winners"] == 2
     assert detail["draw"]["seed"] == draw_seed(activity_id, closes, ids)
+
+
+def test_export_and_account_deletion_keep_past_registrations_anonymised(
+    app, client, emu, union, root_officer
+):
+    from backend.activities import signup
+    from backend.db import unit_of_work
+    from backend.members.models import Member
+
+    now = utcnow()
+    past = make_activity(
+        app, root_officer, starts_at=now - timedelta(days=2), ends_at=now - timedelta(days=2, hours=-3),
+        registration_opens_at=now - timedelta(days=5), registration_closes_at=now - timedelta(days=3),
+        form_fields=[{"key": "size", "label": "尺码", "type": "text"}],
+    )  # fmt: skip
+    coming = make_activity(app, root_officer, capacity=1)
+    member_id, token = bound_member(app, client, emu, union.group_a)
+    _, waiting = bound_member(app, client, emu, union.group_a)
+    with app.app_context(), unit_of_work():
+        signup.register(
+            past, db.session.get(Member, member_id), answers={"size": "L"}, now=now - timedelta(days=4)
+        )
+    _reg(client, token, coming)
+    _reg(client, waiting, coming)
+    exported = client.get("/api/v1/me/export", headers=auth(token)).get_json()
+    assert {r["activity_id"] for r in exported["activity_registrations"]} == {past, coming}
+    assert client.delete("/api/v1/me", headers=auth(token)).status_code == 204
+    with app.app_context():
+        rows = db.session.execute(
+            sa.select(Registration.activity_id, Registration.member_id, Registration.answers)
+        ).all()
+    assert (past, None, {}) in [tuple(r) for r in rows]
+    assert [r for r in rows if r.activity_id == coming and r.member_id is None] == []
+    mine = client.get(f"/api/v1/activities/{coming}", headers=auth(waiting)).get_json()["my_registration"]
+    assert mine["status"] == "registered"  # the freed seat went to the waitlist
