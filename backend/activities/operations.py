@@ -162,12 +162,16 @@ def _tell_change(activity: Activity) -> None:
     )
 
 
-def publish(activity: Activity, *, staff: Staff) -> None:
+def publish(activity: Activity, *, staff: Staff) -> Activity:
     require_manage(activity, staff)
     if activity.status != ActivityStatus.draft:
         raise InvalidState("只有草稿可以发布")
     activity.status, activity.published_at = ActivityStatus.published, utcnow()
     record("activity.publish", staff=staff, target=activity, title=activity.title)
+    return activity
+
+
+publish_activity = publish
 
 
 def cancel_activity(activity: Activity, *, staff: Staff, reason: str) -> int:
