@@ -188,6 +188,14 @@ class Registration(db.Model):
             sqlite_where=sa.text(f"status IN {LIVE}"),
         ),
         sa.Index("ix_activity_registrations_activity_id_status", "activity_id", "status"),
+        # The waitlist in order, and its length (positions are gapless: the highest is the count).
+        sa.Index(
+            "ix_activity_registrations_waitlist",
+            "activity_id",
+            "waitlist_position",
+            postgresql_where=sa.text("waitlist_position IS NOT NULL"),
+            sqlite_where=sa.text("waitlist_position IS NOT NULL"),
+        ),
         sa.CheckConstraint("companions >= 0", name="companions_not_negative"),
         sa.CheckConstraint(
             "(status = 'waitlisted') = (waitlist_position IS NOT NULL)", name="position_only_waitlisted"

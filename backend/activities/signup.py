@@ -30,7 +30,7 @@ from backend.activities.models import (
     Registration,
     RegistrationStatus,
 )
-from backend.activities.queries import live_registration, member_reaches, visible_to
+from backend.activities.queries import activity_for_member, live_registration, member_reaches, visible_to
 from backend.db import utcnow
 from backend.errors import NotFound
 from backend.extensions import db
@@ -70,14 +70,12 @@ def _check_open(activity: Activity, now: datetime) -> None:
 
 
 def waitlist_length(activity: Activity) -> int:
-    return (
-        db.session.scalar(
-            sa.select(sa.func.count()).where(
-                Registration.activity_id == activity.id, Registration.status == S.waitlisted
-            )
-        )
-        or 0
+    """Positions are 1…n without a gap, so the highest is the length (one probe of the waitlist index)."""
+    highest = sa.func.max(Registration.waitlist_position)
+    query = sa.select(highest).where(
+        Registration.activity_id == activity.id, Registration.waitlist_position.is_not(None)
     )
+    return db.session.scalar(query) or 0
 
 
 def place(activity: Activity, registration: Registration) -> None:
@@ -100,9 +98,13 @@ def register(
     companions: int = 0,
     now: datetime | None = None,
 ) -> tuple[Registration, bool]:
-    """The member's registration and whether it is new (201) or the one they already hold (200)."""
+    """The member's registration and whether it is new (201) or the one they already hold (200).
+
+    The checks that need no seat count run first, without the lock (a repeated tap answers at once);
+    the lock is held only for what decides the seat, re-read from fresh values: the member's
+    registration (a tap that got there first), the state, the seats, the waitlist, the insert."""
     now = now or utcnow()
-    activity = _locked_for_member(activity_id, member)
+    activity = activity_for_member(activity_id, member)
     existing = live_registration(activity.id, member.id)
     if existing is not None:
         return existing, False
@@ -110,12 +112,18 @@ def register(
         raise NotInAudience()
     _check_open(activity, now)
     check_companions(companions, activity.max_companions)
+    cleaned = clean_answers(activity.form_fields, answers)
+    activity = lock_activity(activity_id) or activity
+    existing = live_registration(activity.id, member.id)
+    if existing is not None:
+        return existing, False
+    _check_open(activity, now)
     registration = Registration(
-        activity=activity,
-        member=member,
+        activity_id=activity.id,
+        member_id=member.id,
         group_id=member.group_id,
         companions=companions,
-        answers=clean_answers(activity.form_fields, answers),
+        answers=cleaned,
         created_at=now,
     )
     if activity.allocation == Allocation.lottery:

@@ -193,6 +193,13 @@ def upgrade():
         )
         batch_op.create_index(batch_op.f("ix_activity_registrations_member_id"), ["member_id"], unique=False)
         batch_op.create_index(
+            "ix_activity_registrations_waitlist",
+            ["activity_id", "waitlist_position"],
+            unique=False,
+            postgresql_where=sa.text("waitlist_position IS NOT NULL"),
+            sqlite_where=sa.text("waitlist_position IS NOT NULL"),
+        )
+        batch_op.create_index(
             "uq_activity_registrations_live",
             ["activity_id", "member_id"],
             unique=True,
@@ -212,6 +219,7 @@ def downgrade():
             ),
             sqlite_where=sa.text("status IN ('registered', 'waitlisted', 'applied', 'attended', 'no_show')"),
         )
+        batch_op.drop_index("ix_activity_registrations_waitlist")
         batch_op.drop_index(batch_op.f("ix_activity_registrations_member_id"))
         batch_op.drop_index("ix_activity_registrations_activity_id_status")
 
