@@ -26,6 +26,7 @@ def register(app: Flask) -> None:
         run_periodic,
         rotate_data_key,
         reindex_phones,
+        draw_activities,
     ):
         app.cli.add_command(command)
 
@@ -159,7 +160,7 @@ def reindex_phones(batch_size: int) -> None:
 @click.command("run-periodic")
 @with_appcontext
 def run_periodic() -> None:
-    """运行一次定时任务（发布到期的定时公告、补发未送达的推送、继续中断的名册导入）。
+    """运行一次定时任务（发布到期的定时公告、补发未送达的推送、继续中断的名册导入、活动抽签与活动提醒）。
 
     生产环境由 celery beat 定时执行；不用 Redis 的单机部署可以用 cron 每分钟运行本命令。
     """
@@ -171,6 +172,18 @@ def run_periodic() -> None:
     resumed = resume_stalled_imports()
     if resumed:
         click.echo(f"继续执行中断的名册导入 {resumed} 个")
+    from backend.jobs import draw_activity_lotteries, remind_activities
+
+    click.echo(f"活动：抽签 {draw_activity_lotteries()} 场；提醒 {remind_activities()} 人")
+
+
+@click.command("draw-activities")
+@with_appcontext
+def draw_activities() -> None:
+    """为报名已截止、尚未抽签的抽签类活动抽签（定时任务也会做；多个进程同时运行也只抽一次）。"""
+    from backend.jobs import draw_activity_lotteries
+
+    click.echo(f"抽签 {draw_activity_lotteries()} 场")
 
 
 @click.command("seed-demo")

@@ -119,6 +119,10 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "ADMIN_SESSION_IDLE_MINUTES": float(_env("ADMIN_SESSION_IDLE_MINUTES", "30") or 30),
         "ADMIN_SESSION_MAX_HOURS": float(_env("ADMIN_SESSION_MAX_HOURS", "12") or 12),
         "UPLOAD_RATE_LIMIT": _env("UPLOAD_RATE_LIMIT", "60 per hour"),
+        # Activities: the reminder before the start, the check-in window, the poster's mini-program page.
+        "ACTIVITY_REMINDER_HOURS": float(_env("ACTIVITY_REMINDER_HOURS", "24") or 24),
+        "ACTIVITY_CHECKIN_OPENS_MINUTES": float(_env("ACTIVITY_CHECKIN_OPENS_MINUTES", "60") or 60),
+        "ACTIVITY_CHECKIN_PAGE": _env("ACTIVITY_CHECKIN_PAGE", "pages/activities/checkin"),
         "RATELIMIT_HEADERS_ENABLED": True,
         # Redis down, or a limiter key holding junk, is not a 500: Flask-Limiter then counts each route's
         # limits in this process's memory, logs a warning ("falling back to in-memory storage") and

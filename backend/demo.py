@@ -156,7 +156,47 @@ def seed(member_count: int = 40) -> bool:
         by=None,
     )
     _announcements(chair, officer, production)
+    _activities(chair)
     return True
+
+
+def _activities(chair: Staff) -> None:
+    """A first-come family day with companions and a waitlist, and a 普惠 lottery (drawn at its close)."""
+    from datetime import timedelta
+
+    from backend.activities.models import ActivityCategory, Allocation
+    from backend.activities.operations import ActivityDraft, publish_activity, save_activity
+    from backend.db import utcnow
+
+    now = utcnow().replace(minute=0, second=0, microsecond=0)
+    common = {"whole_union": True, "registration_opens_at": now - timedelta(hours=1)}
+    family = ActivityDraft(
+        title="职工亲子运动会",
+        category=ActivityCategory.sports_culture,
+        description_html="<p>欢迎职工带家属参加，项目有亲子接力、拔河等。</p>",
+        location="公司体育馆",
+        starts_at=now + timedelta(days=7, hours=2),
+        ends_at=now + timedelta(days=7, hours=5),
+        registration_closes_at=now + timedelta(days=5),
+        capacity=30,
+        max_companions=2,
+        form_fields=[{"label": "孩子年龄", "type": "number", "required": False}],
+        **common,
+    )
+    lottery = ActivityDraft(
+        title="普惠观影券抽签",
+        category=ActivityCategory.benefit,
+        description_html="<p>名额有限，报名截止后系统抽签，公布随机种子供复核。</p>",
+        location="工会办公室领取",
+        starts_at=now + timedelta(days=10),
+        ends_at=now + timedelta(days=10, hours=8),
+        registration_closes_at=now + timedelta(days=3),
+        capacity=20,
+        allocation=Allocation.lottery,
+        **common,
+    )
+    for draft in (family, lottery):
+        publish_activity(save_activity(None, draft, staff=chair), staff=chair)
 
 
 def _announcements(chair: Staff, officer: Staff, production: Group) -> None:

@@ -13,6 +13,7 @@ from celery import Celery, Task
 from celery.schedules import crontab
 from flask import Flask, has_app_context
 
+from backend.activities.schedule import remind_due, run_due_draws
 from backend.announcements.operations import publish_due
 from backend.db import unit_of_work
 from backend.extensions import celery as _celery
@@ -43,6 +44,8 @@ def configure_celery(celery: Celery, app: Flask) -> None:
             },
             "announcements-publish-due": {"task": "announcements.publish_due", "schedule": 60.0},
             "roster-imports-resume": {"task": "roster.resume_stalled", "schedule": 60.0},
+            "activities-draw": {"task": "activities.draw_due", "schedule": 60.0},
+            "activities-remind": {"task": "activities.remind_due", "schedule": 300.0},
             "maintenance-purge-expired": {
                 "task": "maintenance.purge_expired",
                 "schedule": crontab(hour=3, minute=30),
@@ -122,3 +125,19 @@ def resume_stalled_imports() -> int:
 def purge_expired() -> dict[str, int]:
     """Every day at 03:30 (celery beat): delete what is kept only for a while."""
     return purge()
+
+
+# --- activities (backend/activities/schedule.py) ---------------------------------------------------
+
+
+@_celery.task(name="activities.draw_due")
+def draw_activity_lotteries() -> int:
+    """Every minute (celery beat): draw the lotteries whose registration has closed (each exactly once)."""
+    return run_due_draws(unit_of_work)
+
+
+@_celery.task(name="activities.remind_due")
+def remind_activities() -> int:
+    """Every 5 minutes (celery beat): remind registered members before the start, once each."""
+    with unit_of_work():
+        return remind_due()

@@ -1,5 +1,6 @@
 """Imports every domain's models so that metadata (and Alembic) sees all tables."""
 
+from backend.activities.models import Activity, Registration
 from backend.announcements.models import Announcement, AnnouncementRecipient
 from backend.audit.models import AuditLog
 from backend.idempotency import IdempotencyKey
@@ -11,6 +12,7 @@ from backend.uploads.models import Upload
 from backend.wechat.models import PushNonce
 
 __all__ = [
+    "Activity",
     "Announcement",
     "AnnouncementRecipient",
     "ApiToken",
@@ -23,6 +25,7 @@ __all__ = [
     "Member",
     "Notification",
     "PushNonce",
+    "Registration",
     "RosterImport",
     "Staff",
     "SubscriptionCredit",

@@ -18,6 +18,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from flask_smorest.fields import Upload as UploadField
 
+from backend.activities.queries import cover_readable_by
 from backend.announcements.queries import attachment_readable_by
 from backend.errors import NotFound
 from backend.extensions import db, limiter
@@ -95,6 +96,8 @@ def readable_upload(upload_id: int, member: Member | None) -> Upload:
     if upload is None:
         raise NotFound()
     if upload.is_owned_by(member) or attachment_readable_by(upload.id, member):
+        return upload
+    if cover_readable_by(upload.id, member):
         return upload
     raise NotFound()
 

@@ -379,3 +379,39 @@ def api_upload(client: FlaskClient, token: str, data: bytes, name: str, **header
 
 
 __all__ = ["PASSWORD", "Role", "Staff", "Union"]
+
+
+# Activities -----------------------------------------------------------------------------------------
+
+
+def make_activity(app: Flask, staff_id: int, *, publish: bool = True, **fields: Any) -> int:
+    """An activity open for registration now (starting in 3 days), published unless told otherwise."""
+    from datetime import timedelta
+
+    from backend.activities import operations as activity_operations
+    from backend.activities.models import ActivityCategory
+    from backend.db import utcnow
+
+    now = utcnow()
+    values: dict[str, Any] = {
+        "title": "职工趣味运动会",
+        "category": ActivityCategory.sports_culture,
+        "description_html": "<p>欢迎参加</p>",
+        "location": "职工活动中心",
+        "starts_at": now + timedelta(days=3),
+        "ends_at": now + timedelta(days=3, hours=3),
+        "registration_opens_at": now - timedelta(hours=1),
+        "registration_closes_at": now + timedelta(days=2),
+        "capacity": 20,
+        "whole_union": True,
+    }
+    values.update(fields)
+    with app.app_context(), unit_of_work():
+        staff = db.session.get(Staff, staff_id)
+        activity = activity_operations.save_activity(
+            None, activity_operations.ActivityDraft(**values), staff=staff
+        )
+        if publish:
+            activity_operations.publish(activity, staff=staff)
+        activity_id = activity.id
+    return activity_id

@@ -97,7 +97,37 @@ def _domain_objects(app: Any, member_id: int, group_id: int, admin_id: int) -> d
         publish(announcement, staff=admin)
         announcement_id, upload_id = announcement.id, upload.id
     message_id = db.session.scalar(sa.select(Notification.id).where(Notification.member_id == member_id))
-    return {"announcement": announcement_id, "message": message_id, "upload": upload_id}
+    return {
+        "announcement": announcement_id,
+        "message": message_id,
+        "upload": upload_id,
+        **_activity_objects(member_id, group_id, admin_id),
+    }
+
+
+def _activity_objects(member_id: int, group_id: int, admin_id: int) -> dict[str, int]:
+    """An activity for group A only, published, and the member's registration for it."""
+    from datetime import timedelta
+
+    from backend.activities import operations as activity_operations
+    from backend.activities.signup import register
+    from backend.db import utcnow
+    from backend.members.models import Member
+
+    now = utcnow()
+    with unit_of_work():
+        admin = db.session.get(Staff, admin_id)
+        draft = activity_operations.ActivityDraft(
+            title="甲组活动", category="other", description_html="", location="活动室",
+            starts_at=now + timedelta(minutes=30), ends_at=now + timedelta(hours=2),
+            registration_opens_at=now - timedelta(hours=1),
+            registration_closes_at=now + timedelta(minutes=20),
+            capacity=10, group_ids=[group_id],
+        )  # fmt: skip
+        activity = activity_operations.save_activity(None, draft, staff=admin)
+        activity_operations.publish(activity, staff=admin)
+        registration, _ = register(activity.id, db.session.get(Member, member_id), answers={})
+        return {"activity": activity.id, "registration": registration.id}
 
 
 def _roster_import(staff_id: int) -> int:
@@ -124,6 +154,14 @@ MATRIX: dict[str, tuple[str, str, dict[str, Any]]] = {
     "announcements.AnnouncementDetail": ("GET", "/api/v1/announcements/{announcement}", API_MEMBER_ONLY),
     # The file is the group A announcement's attachment: its audience reads it, nobody else.
     "uploads.UploadFile": ("GET", "/api/v1/uploads/{upload}", API_MEMBER_ONLY),
+    # The activity is for group A: the member of group B gets 404 for it, whatever the method.
+    "activities.ActivityDetail": ("GET", "/api/v1/activities/{activity}", API_MEMBER_ONLY),
+    "activities.ActivityRegistration": (
+        "PATCH",
+        "/api/v1/activities/{activity}/registration",
+        API_MEMBER_ONLY,
+    ),
+    "activities.ActivityCheckin": ("POST", "/api/v1/activities/{activity}/checkin", API_MEMBER_ONLY),
     "admin.member_detail": ("GET", "/admin/members/{member}", ADMIN_SCOPED),
     "admin.member_edit": ("GET", "/admin/members/{member}/edit", ADMIN_SCOPED),
     "admin.member_phone": ("POST", "/admin/members/{member}/phone", ADMIN_SCOPED),
@@ -154,6 +192,27 @@ MATRIX: dict[str, tuple[str, str, dict[str, Any]]] = {
         "/admin/announcements/{announcement}/attachments/{upload}/remove",
         ADMIN_SCOPED,
     ),
+    # The activity is for group A: chair_a manages it, chair_b gets 404 on every page and button.
+    **{
+        f"admin.activity_{name}": (method, "/admin/activities/{activity}" + tail, ADMIN_SCOPED)
+        for name, method, tail in (
+            ("detail", "GET", ""),
+            ("edit", "GET", "/edit"),
+            ("publish", "POST", "/publish"),
+            ("cancel", "POST", "/cancel"),
+            ("copy", "POST", "/copy"),
+            ("poster", "GET", "/poster"),
+            ("poster_image", "GET", "/poster.png"),
+            ("figures_page", "GET", "/figures"),
+            ("registrations", "GET", "/registrations"),
+            ("registration_add", "POST", "/registrations/add"),
+            ("registration_remove", "POST", "/registrations/{registration}/remove"),
+            ("registration_checkin", "POST", "/registrations/{registration}/checkin"),
+            ("no_shows", "POST", "/no-shows"),
+            ("sheet_xlsx", "GET", "/sheet.xlsx"),
+            ("sheet", "GET", "/sheet"),
+        )
+    },
     # A roster import is followed by whoever started it (chair_a here) and the admin, nobody else.
     "admin.roster_import_progress": ("GET", "/admin/roster/imports/{roster_import}", IMPORT_STARTER),
     "admin.roster_import_status": ("GET", "/admin/roster/imports/{roster_import}/status", IMPORT_STARTER),

@@ -1,8 +1,22 @@
 """Admin views, one module per domain; importing them attaches their routes to the Blueprint."""
 
-from admin.views import announcements, audit, auth, dashboard, groups, join_requests, members, roster, staff
+from admin.views import (
+    activities,
+    activities_registrations,
+    announcements,
+    audit,
+    auth,
+    dashboard,
+    groups,
+    join_requests,
+    members,
+    roster,
+    staff,
+)
 
 __all__ = [
+    "activities",
+    "activities_registrations",
     "announcements",
     "audit",
     "auth",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
+from backend.activities.models import REGISTRATION_STATUS_LABELS
 from backend.members.models import MEMBER_STATUS_LABELS
 from backend.staff.models import ROLE_LABELS
 
@@ -49,6 +50,16 @@ ACTION_LABELS: dict[str, str] = {
     "announcement.detach": "删除公告附件",
     "announcement.delete": "删除公告草稿",
     "audit.export": "导出审计日志",
+    "activity.create": "新建活动",
+    "activity.update": "修改活动",
+    "activity.publish": "发布活动",
+    "activity.cancel": "取消活动",
+    "activity.copy": "复制活动",
+    "activity.add_member": "为会员代报名活动",
+    "activity.remove_member": "取消会员的活动报名",
+    "activity.checkin": "为会员手动签到",
+    "activity.no_shows": "标记活动未到场",
+    "activity.export_sheet": "导出活动实名制签到表",
 }
 
 # AuditLog.object_type is the table name of the record an action touched.
@@ -58,6 +69,7 @@ OBJECT_TYPE_LABELS: dict[str, str] = {
     "groups": "组织",
     "join_requests": "入会申请",
     "announcements": "公告",
+    "activities": "活动",
 }
 
 DETAIL_LABELS: dict[str, str] = {
@@ -111,6 +123,7 @@ DETAIL_LABELS: dict[str, str] = {
     "q": "搜索",
     "status": "状态",
     "interrupted": "中途停止",
+    "registration_status": "报名状态",
 }
 
 # Values of "fields" (what a change touched), as the forms call them.
@@ -136,6 +149,7 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
     "page": {"detail": "会员详情页", "edit": "编辑会员页"},
     "proof": {"phone": "微信验证的手机号与名册一致", "awaiting_staff": "只凭姓名和工号，待工作人员确认"},
     # Free text typed by staff passes through; these two are the codes of an account deletion.
+    "registration_status": REGISTRATION_STATUS_LABELS,
     "reason": {"member_request": "职工本人在小程序中注销", "wechat_cancellation": "职工在微信中取消了授权"},
 }
 

@@ -19,6 +19,9 @@ Retention rule (what ``delete_account`` erases and what it keeps):
 - **Refused bindings kept, unlinked:** an attempt of this account to bind to a roster member that was
   refused (wrong name or phone) is a security record about that member's 工号; it stays, without the
   link to the deleted account.
+- **Activities:** registrations for activities still to come are withdrawn (a freed seat goes to the
+  waitlist) and deleted; those of activities that have ended stay as anonymised rows (no member, no
+  answers), since a past activity's sign-in sheet is a financial record (backend/activities/privacy.py).
 - **Audit log kept:** append-only by design (DESIGN.md); a ``member.account_deleted`` row records the
   deletion itself, with no personal data in it.
 """
@@ -29,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from backend.activities.privacy import export_registrations, forget_registrations
 from backend.audit.models import AuditLog
 from backend.audit.operations import record
 from backend.db import to_local
@@ -126,6 +130,7 @@ def export_personal_data(account: WechatAccount) -> dict[str, Any]:
         ],
         "uploads": [],
         "activity_log": [],
+        "activity_registrations": [],
     }
     if member is not None:
         data["member"] = {
@@ -187,6 +192,8 @@ def export_personal_data(account: WechatAccount) -> dict[str, Any]:
             sa.select(Notification).where(inbox_of(account)).order_by(Notification.id)
         )
     ]
+    if member is not None:
+        data["activity_registrations"] = export_registrations(member)
     record(
         "member.data_exported", member_id=member.id if member else None, target=member, account_id=account.id
     )
@@ -203,6 +210,7 @@ def delete_account(account: WechatAccount, *, reason: str = "member_request") ->
     revoke_all_tokens(account)
     if member is not None:
         db.session.execute(sa.delete(Notification).where(Notification.member_id == member.id))
+        forget_registrations(member)
         unattached = sa.select(Upload).where(Upload.member_id == member.id, Upload.attached_at.is_(None))
         for upload in db.session.scalars(unattached).all():
             delete_upload(upload)

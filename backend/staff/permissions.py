@@ -34,6 +34,7 @@ class Permission(enum.StrEnum):
     manage_staff = "manage_staff"
     manage_announcements = "manage_announcements"
     view_audit_log = "view_audit_log"
+    manage_activities = "manage_activities"
 
     @property
     def label(self) -> str:
@@ -49,6 +50,7 @@ PERMISSION_LABELS: dict[Permission, str] = {
     Permission.manage_staff: "管理后台账号",
     Permission.manage_announcements: "发布公告",
     Permission.view_audit_log: "查看审计日志",
+    Permission.manage_activities: "组织活动",
 }
 
 _OFFICER = frozenset(
@@ -58,6 +60,7 @@ _OFFICER = frozenset(
         Permission.import_roster,
         Permission.review_join_requests,
         Permission.manage_announcements,
+        Permission.manage_activities,
     }
 )
 

@@ -29,6 +29,7 @@ from backend.members.roster.background import queue_import
 from backend.staff.models import Role, Staff
 from backend.staff.operations import create_staff
 from backend.wechat.emulator import EmulatorControl
+from tests.browser.activity_pages import ACTIVITY_DOWNLOADS, ACTIVITY_PAGES, seed_activity
 from tests.factories import PDF, announcement_with_files, api_login, auth, make_union, png_bytes
 
 PASSWORD = "browser-pass-1"
@@ -106,6 +107,7 @@ class World:
     draft_attachment_id: int
     roster_import_id: int
     data_words: set[str] = field(default_factory=set)
+    activity_id: int = 0
 
 
 MEMBER_NAMES = ["王建华", "李秀英", "张伟", "刘芳", "陈志强", "杨静", "赵海燕", "黄晓东", "周磊", "吴娟"]
@@ -208,7 +210,9 @@ def seed_world(app: Flask, emulator_url: str, extra_members: int = 0) -> World:
     with app.app_context(), unit_of_work():
         roster_import_id = queue_import(roster, "名册.csv", staff=db.session.get(Staff, admin_id)).id
 
+    activity_id = seed_activity(app, admin_id, member_id)
     return World(
+        activity_id=activity_id,
         admin_username="zhangmin",
         officer_id=officer_id,
         branch_a=union.branch_a,
@@ -262,6 +266,7 @@ PAGES: dict[str, Builder] = {
     "admin.staff_password": lambda w: url_for("admin.staff_password", staff_id=w.officer_id),
     "admin.audit_list": lambda w: url_for("admin.audit_list"),
     "admin.change_password": lambda w: url_for("admin.change_password"),
+    **ACTIVITY_PAGES,
 }
 
 # GET endpoints that answer a file, not a page: the walk checks only that each answers 200 (and is not HTML).
@@ -276,6 +281,7 @@ DOWNLOADS: dict[str, Builder] = {
     "admin.announcement_attachment": lambda w: url_for(
         "admin.announcement_attachment", announcement_id=w.draft_id, upload_id=w.draft_attachment_id
     ),
+    **ACTIVITY_DOWNLOADS,
 }
 
 # Pages reached only through a form post, walked by the test that makes the post (test_pages.py).

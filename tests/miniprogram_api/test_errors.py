@@ -10,13 +10,14 @@ from marshmallow import Schema, ValidationError, fields, validate
 from webargs.flaskparser import FlaskParser
 
 from backend import create_app
+from backend.activities.models import Activity
 from backend.announcements.models import Announcement
 from backend.extensions import db
 from backend.http_errors import CJK, _translate, field_message
 from backend.notifications.models import Notification
 from backend.uploads.models import Upload
 from tests.conftest import app_settings
-from tests.factories import api_login, auth, staff_login
+from tests.factories import api_login, auth, make_activity, make_staff, staff_login
 from tests.miniprogram_api.fuzz_bodies import resolve
 from tests.miniprogram_api.fuzz_requests import build_world
 
@@ -160,11 +161,13 @@ def test_no_field_error_from_any_endpoint_is_in_english(app, client, emu):
     malformed JSON, and wrong query values: every message a worker could be shown is Chinese."""
     world = build_world(app, client, emu)
     token = world.callers.tokens["member"]
+    make_activity(app, make_staff(app, "officer", world.callers.union.root), max_companions=2)
     with app.app_context():
         ids = {
             "announcement_id": db.session.scalar(sa.select(sa.func.min(Announcement.id))),
             "upload_id": db.session.scalar(sa.select(sa.func.min(Upload.id))),
             "message_id": db.session.scalar(sa.select(sa.func.min(Notification.id))),
+            "activity_id": db.session.scalar(sa.select(sa.func.min(Activity.id))),
         }
     seen: dict[str, str] = {}
 
