@@ -66,7 +66,7 @@ def _move(
     before = application.status
     application.status = to
     event = add_event(application, action, from_status=before, staff=staff, comment=comment)
-    record(f"hardship.{action.value}", staff=staff, target=application, status=to.value)
+    record(f"hardship.{action.value}", staff=staff, target=application, hardship_status=to.value)
     tell_applicant(application, event, *tell)
     return application
 
