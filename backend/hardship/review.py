@@ -98,15 +98,25 @@ def first_approve(application_id: int, *, staff: Staff, comment: str = "") -> Ha
 
 
 def reject(application_id: int, *, staff: Staff, comment: str) -> HardshipApplication:
-    """Rejection at first level (submitted) or at the final decision (after the 公示)."""
-    current = db.session.get(HardshipApplication, application_id)
-    final = current is not None and current.status == Status.publicized
-    action = Action.final_reject if final else Action.reject
-    application = _begin(application_id, staff, action)
-    if final:
-        _require_publicity_over(application)
-        application.final_decider_id = staff.id
-        application.decided_at = utcnow()
+    """First-level rejection (a submitted application)."""
+    application = _begin(application_id, staff, Action.reject)
+    return _rejected(application, Action.reject, staff, comment)
+
+
+def final_reject(application_id: int, *, staff: Staff, comment: str) -> HardshipApplication:
+    """Final rejection, after the 公示 (by a final approver, not the first approver)."""
+    application = _begin(application_id, staff, Action.final_reject)
+    _require_publicity_over(application)
+    if staff.id == application.first_approver_id:
+        raise SameApprover()
+    application.final_decider_id = staff.id
+    application.decided_at = utcnow()
+    return _rejected(application, Action.final_reject, staff, comment)
+
+
+def _rejected(
+    application: HardshipApplication, action: Action, staff: Staff, comment: str
+) -> HardshipApplication:
     text = _comment(comment, required="请写明不通过的原因")
     return _move(
         application,

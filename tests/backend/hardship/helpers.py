@@ -111,6 +111,7 @@ class Cast:
         }
         if status == Status.submitted:
             return application_id
+        status = status if status != "ended" else "ended"
         for step in path:
             self.run(actions[step])
             if step == status:
