@@ -1,6 +1,18 @@
 """Admin views, one module per domain; importing them attaches their routes to the Blueprint."""
 
-from admin.views import announcements, audit, auth, dashboard, groups, join_requests, members, roster, staff
+from admin.views import (
+    announcements,
+    audit,
+    auth,
+    dashboard,
+    groups,
+    hardship,
+    hardship_funds,
+    join_requests,
+    members,
+    roster,
+    staff,
+)
 
 __all__ = [
     "announcements",
@@ -8,6 +20,8 @@ __all__ = [
     "auth",
     "dashboard",
     "groups",
+    "hardship",
+    "hardship_funds",
     "join_requests",
     "members",
     "roster",

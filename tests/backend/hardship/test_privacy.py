@@ -28,7 +28,8 @@ def test_raw_columns_hold_no_plain_values(app, union):
     with app.app_context():
         row = db.session.execute(
             sa.text(
-                "SELECT reason, household_income_fen, hardship_expenses_fen, household_size, requested_amount_fen"
+                "SELECT reason, household_income_fen, hardship_expenses_fen, household_size,"
+                " requested_amount_fen"
                 " FROM hardship_applications WHERE id = :id"
             ),
             {"id": application_id},
