@@ -171,6 +171,10 @@ def run_periodic() -> None:
     resumed = resume_stalled_imports()
     if resumed:
         click.echo(f"继续执行中断的名册导入 {resumed} 个")
+    from backend.jobs import end_hardship_publicity, remind_hardship_reviews
+
+    ended, reminded = end_hardship_publicity(), remind_hardship_reviews()
+    click.echo(f"困难帮扶：公示期满 {ended} 件；复核提醒 {reminded} 户")
 
 
 @click.command("seed-demo")

@@ -16,6 +16,9 @@ from flask import Flask, has_app_context
 from backend.announcements.operations import publish_due
 from backend.db import unit_of_work
 from backend.extensions import celery as _celery
+from backend.hardship.files import remind_reviews_due
+from backend.hardship.review import end_publicity_due
+from backend.hardship.standards import today
 from backend.maintenance import purge_expired as purge
 from backend.members.roster.background import resume_stalled, run_import, set_import_enqueuer
 from backend.notifications.delivery import drain, set_drain_enqueuer, sweep
@@ -43,6 +46,11 @@ def configure_celery(celery: Celery, app: Flask) -> None:
             },
             "announcements-publish-due": {"task": "announcements.publish_due", "schedule": 60.0},
             "roster-imports-resume": {"task": "roster.resume_stalled", "schedule": 60.0},
+            "hardship-end-publicity": {"task": "hardship.end_publicity", "schedule": 300.0},
+            "hardship-review-reminders": {
+                "task": "hardship.review_reminders",
+                "schedule": crontab(hour=9, minute=0),
+            },
             "maintenance-purge-expired": {
                 "task": "maintenance.purge_expired",
                 "schedule": crontab(hour=3, minute=30),
@@ -122,3 +130,21 @@ def resume_stalled_imports() -> int:
 def purge_expired() -> dict[str, int]:
     """Every day at 03:30 (celery beat): delete what is kept only for a while."""
     return purge()
+
+
+# --- hardship aid (backend/hardship/review.py, files.py) ------------------------------------------
+
+
+@_celery.task(name="hardship.end_publicity")
+def end_hardship_publicity() -> int:
+    """Every five minutes (celery beat): a 公示 whose window has passed now waits for the final decision."""
+    with unit_of_work():
+        return len(end_publicity_due())
+
+
+@_celery.task(name="hardship.review_reminders")
+def remind_hardship_reviews() -> int:
+    """Every day at 09:00 (celery beat): a month before a household file's yearly review, the member is
+    asked to update their information (once per due date: the dedupe key)."""
+    with unit_of_work():
+        return remind_reviews_due(today())

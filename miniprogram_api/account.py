@@ -47,6 +47,10 @@ class ExportSchema(ma.Schema):
     subscription_grants = ma.fields.List(ma.fields.Dict(), metadata={"description": "每次同意订阅的记录"})
     uploads = ma.fields.List(ma.fields.Dict(), metadata={"description": "上传过的文件（不含文件内容）"})
     activity_log = ma.fields.List(ma.fields.Dict())
+    hardship_applications = ma.fields.List(
+        ma.fields.Dict(), metadata={"description": "困难帮扶申请（含办理进度）"}
+    )
+    hardship_file = ma.fields.Dict(allow_none=True, metadata={"description": "困难职工档案"})
 
     class Meta:
         unknown = ma.INCLUDE

@@ -12,6 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from backend.announcements.models import Announcement, AnnouncementStatus
+from backend.announcements.operations import withdraw
 from backend.db import utcnow
 from backend.errors import NotFound, ValidationFailed
 from backend.extensions import db
@@ -158,14 +160,27 @@ def submit_application(application_id: int, member: Member) -> HardshipApplicati
     return application
 
 
-def withdraw_application(application_id: int, member: Member) -> HardshipApplication:
+def withdraw_application(application_id: int, member: Member, *, notify: bool = True) -> HardshipApplication:
+    """Before a decision. A 公示 still showing is taken down (withdrawn by the staff member who posted it)."""
     application = own_application(application_id, member, lock=True)
     require_state(application, Action.withdraw)
     before = application.status
     application.status = Status.withdrawn
     event = add_event(application, Action.withdraw, from_status=before, by_applicant=True)
-    tell_applicant(application, event, "困难帮扶申请已撤回", "您已撤回困难帮扶申请。如有需要，可以重新申请。")
+    _take_down_notice(application)
+    if notify:
+        tell_applicant(
+            application, event, "困难帮扶申请已撤回", "您已撤回困难帮扶申请。如有需要，可以重新申请。"
+        )
     return application
+
+
+def _take_down_notice(application: HardshipApplication) -> None:
+    if application.publicity_announcement_id is None:
+        return
+    announcement = db.session.get(Announcement, application.publicity_announcement_id)
+    if announcement is not None and announcement.status == AnnouncementStatus.published:
+        withdraw(announcement, staff=announcement.author)
 
 
 def member_applications(member: Member) -> sa.Select[tuple[HardshipApplication]]:
