@@ -26,6 +26,7 @@ def register(app: Flask) -> None:
         run_periodic,
         rotate_data_key,
         reindex_phones,
+        link_staff_member,
     ):
         app.cli.add_command(command)
 
@@ -202,3 +203,27 @@ def seed_demo(site_url: str, emulator_url: str) -> None:
         click.echo("数据库里已有数据，未重复载入演示数据。")
     for line in guide(site_url=site_url, emulator_url=emulator_url):
         click.echo(line)
+
+
+@click.command("link-staff-member")
+@with_appcontext
+@click.argument("username")
+@click.argument("employee_no", required=False)
+def link_staff_member(username: str, employee_no: str | None) -> None:
+    """把后台账号对应到名册里的会员本人（不填工号则取消）：这个账号不能审批本人的困难帮扶申请。"""
+    from backend.members.models import Member
+    from backend.staff.models import Staff
+
+    with unit_of_work():
+        staff = db.session.scalar(sa.select(Staff).where(Staff.username == username))
+        if staff is None:
+            raise click.BadParameter(f"没有登录名为 {username} 的后台账号", param_hint="USERNAME")
+        member = None
+        if employee_no:
+            member = db.session.scalar(sa.select(Member).where(Member.employee_no == employee_no))
+            if member is None:
+                raise click.BadParameter(f"名册里没有工号 {employee_no}", param_hint="EMPLOYEE_NO")
+        staff.member_id = member.id if member else None
+    click.echo(
+        f"已将 {username} 对应到工号 {employee_no}" if employee_no else f"已取消 {username} 与会员的对应"
+    )

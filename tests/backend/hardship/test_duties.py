@@ -12,6 +12,7 @@ from backend.hardship import review
 from backend.hardship.files import files_due, remind_reviews_due, review_file
 from backend.hardship.models import ClosingReason, FileStatus, HardshipFile, HardshipStandard, Status, Tier
 from backend.hardship.standards import save_standard, today
+from backend.members.models import Member
 from backend.notifications.models import Notification
 from backend.staff.models import Staff
 from tests.backend.hardship.helpers import Cast, pay
@@ -150,3 +151,16 @@ def test_file_review_keep_change_close_and_reminder(app, union):
         with pytest.raises(PermissionDenied):
             review_file(file, staff=cast.staff(cast.outsider), today=soon, outcome="keep")
         db.session.rollback()
+
+
+def test_link_staff_member_command_makes_own_applications_refused(app, union):
+    cast = Cast(app, union)
+    staff = cast.run(
+        lambda: (cast.staff(cast.officer).username, db.session.get(Member, cast.member).employee_no)
+    )
+    result = app.test_cli_runner().invoke(args=["link-staff-member", *staff])
+    assert result.exit_code == 0, result.output
+    application_id = cast.submitted()
+    with pytest.raises(PermissionDenied):
+        cast.run(lambda: review.first_approve(application_id, staff=cast.staff(cast.officer)))
+    assert app.test_cli_runner().invoke(args=["link-staff-member", "nobody", "X"]).exit_code != 0
