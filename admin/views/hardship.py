@@ -16,7 +16,14 @@ from backend.extensions import db
 from backend.hardship import review
 from backend.hardship.models import PAYMENT_METHOD_LABELS, STATUS_LABELS, PaymentMethod, Status
 from backend.hardship.payments import record_payment
-from backend.hardship.queries import actions_for, attachment_for_staff, queue, queue_counts, view_application
+from backend.hardship.queries import (
+    actions_for,
+    attachment_for_staff,
+    publicity_list,
+    queue,
+    queue_counts,
+    view_application,
+)
 from backend.hardship.standards import today
 from backend.hardship.workflow import TRANSITIONS, Action
 from backend.members.queries import group_display_path
@@ -62,6 +69,17 @@ def hardship_queue() -> Any:
         counts=queue_counts(staff),
         labels={k: v for k, v in STATUS_LABELS.items() if k != "draft"},
         status=chosen.value if chosen else None,
+        mask_name=mask_name,
+        display_path=group_display_path,
+    )
+
+
+@bp.get("/hardship/publicity")
+@permission_required(Permission.review_hardship)
+def hardship_publicity() -> Any:
+    return render_template(
+        "admin/hardship/publicity.html",
+        rows=publicity_list(current_staff()),
         mask_name=mask_name,
         display_path=group_display_path,
     )

@@ -14,6 +14,7 @@ from backend.hardship.models import (
     DECIDED_STATUSES,
     Category,
     HardshipApplication,
+    HardshipObjection,
     HardshipStandard,
     Status,
 )
@@ -146,3 +147,21 @@ def ledger_rows(staff: Staff, year: int) -> list[tuple[str, str, int, int, int]]
         .order_by(HardshipApplication.category, HardshipApplication.tier)
     )
     return [(c.value, t.value if t else "", n, int(g), int(d)) for c, t, n, g, d in rows]
+
+
+def publicity_list(staff: Staff) -> list[tuple[HardshipApplication, int]]:
+    """Applications in 公示 in scope, the open windows first, with how many objections each has."""
+    objections = (
+        sa.select(sa.func.count(HardshipObjection.id))
+        .where(HardshipObjection.application_id == HardshipApplication.id)
+        .correlate(HardshipApplication)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        sa.select(HardshipApplication, objections)
+        .where(
+            HardshipApplication.status == Status.publicized, staff.scope_filter(HardshipApplication.group_id)
+        )
+        .order_by(HardshipApplication.publicity_ended_at.is_not(None), HardshipApplication.publicity_ends_at)
+    )
+    return [(application, n) for application, n in rows]

@@ -34,6 +34,7 @@ def _pages(application_id: int, upload_id: int) -> dict[str, str]:
         "application": f"/admin/hardship/{application_id}",
         "attachment": f"/admin/hardship/{application_id}/attachments/{upload_id}",
         "fund": "/admin/hardship/fund",
+        "publicity": "/admin/hardship/publicity",
         "files": "/admin/hardship/files",
         "ledger": "/admin/hardship/ledger.xlsx",
     }
@@ -42,6 +43,7 @@ def _pages(application_id: int, upload_id: int) -> dict[str, str]:
 # role → what it gets on each page (the application is in branch A, group A).
 EXPECTED = {
     "officer": {
+        "publicity": 200,
         "queue": 200,
         "application": 200,
         "attachment": 200,
@@ -50,6 +52,7 @@ EXPECTED = {
         "ledger": 403,
     },
     "outsider": {
+        "publicity": 200,
         "queue": 200,
         "application": 404,
         "attachment": 404,
@@ -57,9 +60,27 @@ EXPECTED = {
         "files": 200,
         "ledger": 403,
     },
-    "chair": {"queue": 200, "application": 200, "attachment": 200, "fund": 200, "files": 200, "ledger": 200},
-    "admin": {"queue": 200, "application": 200, "attachment": 200, "fund": 200, "files": 200, "ledger": 200},
-    "leader": dict.fromkeys(("queue", "application", "attachment", "fund", "files", "ledger"), 403),
+    "chair": {
+        "publicity": 200,
+        "queue": 200,
+        "application": 200,
+        "attachment": 200,
+        "fund": 200,
+        "files": 200,
+        "ledger": 200,
+    },
+    "admin": {
+        "publicity": 200,
+        "queue": 200,
+        "application": 200,
+        "attachment": 200,
+        "fund": 200,
+        "files": 200,
+        "ledger": 200,
+    },
+    "leader": dict.fromkeys(
+        ("publicity", "queue", "application", "attachment", "fund", "files", "ledger"), 403
+    ),
 }
 
 
@@ -117,6 +138,8 @@ def test_actions_through_the_admin_and_concurrent_refusal_message(app, union, up
     post(officer, f"/admin/hardship/{application_id}/start_publicity")
     assert cast.status(application_id) == Status.publicized
     post(officer, f"/admin/hardship/{application_id}/record_objection", {"comment": "邻居反映有车"})
+    listed = html(officer.get("/admin/hardship/publicity"))
+    assert "1 条" in listed and "妻子" not in listed
     cast.run(lambda: end_publicity_due(datetime.now(UTC) + timedelta(days=6)))
     chair = _client(app, cast, "chair")
     post(chair, f"/admin/hardship/{application_id}/final_approve", {"amount": "800.50"})
@@ -152,3 +175,11 @@ def test_standards_and_file_review_pages(app, union, upload_dir):
     assert count(app, Upload) == 0
     refused = post(officer, "/admin/hardship/files/999999/review", {"outcome": "keep"})
     assert refused.status_code == 404
+
+
+def test_staff_never_see_a_draft(app, union):
+    cast = Cast(app, union)
+    draft = cast.create()
+    client = _client(app, cast, "chair")
+    assert client.get(f"/admin/hardship/{draft}").status_code == 404
+    assert "没有这一状态的申请" in html(client.get("/admin/hardship/"))

@@ -314,6 +314,7 @@ PAGES: dict[str, Builder] = {
         "admin.hardship_application", application_id=w.hardship_id
     ),
     "admin.hardship_fund": lambda w: url_for("admin.hardship_fund"),
+    "admin.hardship_publicity": lambda w: url_for("admin.hardship_publicity"),
     "admin.hardship_files": lambda w: url_for("admin.hardship_files"),
     "admin.change_password": lambda w: url_for("admin.change_password"),
 }
