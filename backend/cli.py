@@ -27,6 +27,7 @@ def register(app: Flask) -> None:
         rotate_data_key,
         reindex_phones,
         draw_activities,
+        link_staff_member,
     ):
         app.cli.add_command(command)
 
@@ -160,7 +161,8 @@ def reindex_phones(batch_size: int) -> None:
 @click.command("run-periodic")
 @with_appcontext
 def run_periodic() -> None:
-    """运行一次定时任务（发布到期的定时公告、补发未送达的推送、继续中断的名册导入、活动抽签与活动提醒）。
+    """运行一次定时任务（发布到期的定时公告、补发未送达的推送、继续中断的名册导入、活动抽签与活动提醒、
+    困难帮扶的公示期满与复核提醒）。
 
     生产环境由 celery beat 定时执行；不用 Redis 的单机部署可以用 cron 每分钟运行本命令。
     """
@@ -172,9 +174,16 @@ def run_periodic() -> None:
     resumed = resume_stalled_imports()
     if resumed:
         click.echo(f"继续执行中断的名册导入 {resumed} 个")
-    from backend.jobs import draw_activity_lotteries, remind_activities
+    from backend.jobs import (
+        draw_activity_lotteries,
+        end_hardship_publicity,
+        remind_activities,
+        remind_hardship_reviews,
+    )
 
     click.echo(f"活动：抽签 {draw_activity_lotteries()} 场；提醒 {remind_activities()} 人")
+    ended, reminded = end_hardship_publicity(), remind_hardship_reviews()
+    click.echo(f"困难帮扶：公示期满 {ended} 件；复核提醒 {reminded} 户")
 
 
 @click.command("draw-activities")
@@ -211,3 +220,27 @@ def seed_demo(site_url: str, emulator_url: str) -> None:
         click.echo("数据库里已有数据，未重复载入演示数据。")
     for line in guide(site_url=site_url, emulator_url=emulator_url):
         click.echo(line)
+
+
+@click.command("link-staff-member")
+@with_appcontext
+@click.argument("username")
+@click.argument("employee_no", required=False)
+def link_staff_member(username: str, employee_no: str | None) -> None:
+    """把后台账号对应到名册里的会员本人（不填工号则取消）：这个账号不能审批本人的困难帮扶申请。"""
+    from backend.members.models import Member
+    from backend.staff.models import Staff
+
+    with unit_of_work():
+        staff = db.session.scalar(sa.select(Staff).where(Staff.username == username))
+        if staff is None:
+            raise click.BadParameter(f"没有登录名为 {username} 的后台账号", param_hint="USERNAME")
+        member = None
+        if employee_no:
+            member = db.session.scalar(sa.select(Member).where(Member.employee_no == employee_no))
+            if member is None:
+                raise click.BadParameter(f"名册里没有工号 {employee_no}", param_hint="EMPLOYEE_NO")
+        staff.member_id = member.id if member else None
+    click.echo(
+        f"已将 {username} 对应到工号 {employee_no}" if employee_no else f"已取消 {username} 与会员的对应"
+    )

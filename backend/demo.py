@@ -13,6 +13,8 @@ import sqlalchemy as sa
 from backend.announcements.models import AnnouncementCategory
 from backend.announcements.operations import create_announcement, publish
 from backend.extensions import db
+from backend.hardship.applicant import create_application, submit_application
+from backend.hardship.standards import save_standard, today
 from backend.members.models import Group, Member
 from backend.members.operations import create_group, create_member
 from backend.staff.models import Role, Staff
@@ -157,6 +159,7 @@ def seed(member_count: int = 40) -> bool:
     )
     _announcements(chair, officer, production)
     _activities(chair)
+    _hardship(chair)
     return True
 
 
@@ -197,6 +200,31 @@ def _activities(chair: Staff) -> None:
     )
     for draft in (family, lottery):
         publish_activity(save_activity(None, draft, staff=chair), staff=chair)
+
+
+def _hardship(chair: Staff) -> None:
+    """This year's standard (低保 1,050 元/人/月, a fund of 300,000 元) and one submitted application."""
+    save_standard(
+        staff=chair,
+        year=today().year,
+        dibao_monthly_fen=105_000,
+        fund_total_fen=30_000_000,
+        category_funds={"medical": 10_000_000},
+    )
+    member = db.session.scalars(sa.select(Member).where(Member.employee_no == "E0005")).one()
+    application = create_application(
+        member,
+        {
+            "category": "medical",
+            "reason": "爱人今年确诊尿毒症，每周透析三次，孩子在读初中，家里只有我一份工资。",
+            "household_size": 3,
+            "household_income_fen": 7_200_000,
+            "hardship_expenses_fen": 4_800_000,
+            "requested_amount_fen": 800_000,
+            "consent": {"version": "2026-1", "sensitive_data": True, "income_check": True},
+        },
+    )
+    submit_application(application.id, member)
 
 
 def _announcements(chair: Staff, officer: Staff, production: Group) -> None:

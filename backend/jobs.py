@@ -17,6 +17,9 @@ from backend.activities.schedule import remind_due, run_due_draws
 from backend.announcements.operations import publish_due
 from backend.db import unit_of_work
 from backend.extensions import celery as _celery
+from backend.hardship.files import remind_reviews_due
+from backend.hardship.review import end_publicity_due
+from backend.hardship.standards import today
 from backend.maintenance import purge_expired as purge
 from backend.members.roster.background import resume_stalled, run_import, set_import_enqueuer
 from backend.notifications.delivery import drain, set_drain_enqueuer, sweep
@@ -46,6 +49,11 @@ def configure_celery(celery: Celery, app: Flask) -> None:
             "roster-imports-resume": {"task": "roster.resume_stalled", "schedule": 60.0},
             "activities-draw": {"task": "activities.draw_due", "schedule": 60.0},
             "activities-remind": {"task": "activities.remind_due", "schedule": 300.0},
+            "hardship-end-publicity": {"task": "hardship.end_publicity", "schedule": 300.0},
+            "hardship-review-reminders": {
+                "task": "hardship.review_reminders",
+                "schedule": crontab(hour=9, minute=0),
+            },
             "maintenance-purge-expired": {
                 "task": "maintenance.purge_expired",
                 "schedule": crontab(hour=3, minute=30),
@@ -141,3 +149,21 @@ def remind_activities() -> int:
     """Every 5 minutes (celery beat): remind registered members before the start, once each."""
     with unit_of_work():
         return remind_due()
+
+
+# --- hardship aid (backend/hardship/review.py, files.py) ------------------------------------------
+
+
+@_celery.task(name="hardship.end_publicity")
+def end_hardship_publicity() -> int:
+    """Every five minutes (celery beat): a 公示 whose window has passed now waits for the final decision."""
+    with unit_of_work():
+        return len(end_publicity_due())
+
+
+@_celery.task(name="hardship.review_reminders")
+def remind_hardship_reviews() -> int:
+    """Every day at 09:00 (celery beat): a month before a household file's yearly review, the member is
+    asked to update their information (once per due date: the dedupe key)."""
+    with unit_of_work():
+        return remind_reviews_due(today())

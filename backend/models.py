@@ -3,6 +3,15 @@
 from backend.activities.models import Activity, Registration
 from backend.announcements.models import Announcement, AnnouncementRecipient
 from backend.audit.models import AuditLog
+from backend.hardship.models import (
+    HardshipApplication,
+    HardshipEvent,
+    HardshipFile,
+    HardshipFund,
+    HardshipObjection,
+    HardshipPayment,
+    HardshipStandard,
+)
 from backend.idempotency import IdempotencyKey
 from backend.members.models import ApiToken, Group, GroupChange, JoinRequest, Member, WechatAccount
 from backend.members.roster.models import RosterImport
@@ -20,6 +29,13 @@ __all__ = [
     "Group",
     "GroupChange",
     "HandledPush",
+    "HardshipApplication",
+    "HardshipEvent",
+    "HardshipFile",
+    "HardshipFund",
+    "HardshipObjection",
+    "HardshipPayment",
+    "HardshipStandard",
     "IdempotencyKey",
     "JoinRequest",
     "Member",

@@ -8,7 +8,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from backend.extensions import csrf
 from backend.wechat import callback as wechat_callback
-from miniprogram_api import account, activities, announcements, messages, meta, session, uploads
+from miniprogram_api import account, activities, announcements, hardship, messages, meta, session, uploads
 
 BLUEPRINTS = (
     session.blp,
@@ -18,6 +18,7 @@ BLUEPRINTS = (
     announcements.blp,
     uploads.blp,
     activities.blp,
+    hardship.blp,
 )
 
 

@@ -48,6 +48,10 @@ class ExportSchema(ma.Schema):
     uploads = ma.fields.List(ma.fields.Dict(), metadata={"description": "上传过的文件（不含文件内容）"})
     activity_log = ma.fields.List(ma.fields.Dict())
     activity_registrations = ma.fields.List(ma.fields.Dict(), metadata={"description": "活动报名记录"})
+    hardship_applications = ma.fields.List(
+        ma.fields.Dict(), metadata={"description": "困难帮扶申请（含办理进度）"}
+    )
+    hardship_file = ma.fields.Dict(allow_none=True, metadata={"description": "困难职工档案"})
 
     class Meta:
         unknown = ma.INCLUDE

@@ -62,6 +62,7 @@ def _build_world(app: Any, client: Any, emu: Any) -> World:
         }
         ids.update(_domain_objects(app, member_id, union.group_a, admin_id))
         ids["roster_import"] = _roster_import(chair_a)
+        ids.update(_hardship_objects(member_id, union.group_a))
     return World(
         ids=ids,
         tokens={MEMBER: member_token, OTHER: other_token},
@@ -128,6 +129,37 @@ def _activity_objects(member_id: int, group_id: int, admin_id: int) -> dict[str,
         activity_operations.publish(activity, staff=admin)
         registration, _ = register(activity.id, db.session.get(Member, member_id), answers={})
         return {"activity": activity.id, "registration": registration.id}
+
+
+def _hardship_objects(member_id: int, group_id: int) -> dict[str, int]:
+    """The member's submitted hardship application (group A) with their own upload, and their file."""
+    from datetime import date
+    from io import BytesIO
+
+    from backend.hardship.applicant import create_application, submit_application
+    from backend.hardship.models import FileStatus, HardshipFile, Tier
+    from backend.members.models import Member
+    from backend.uploads.operations import store_upload
+    from backend.uploads.storage import staged_uploads
+    from tests.backend.hardship.helpers import FIELDS
+    from tests.factories import png_bytes
+
+    with staged_uploads([(BytesIO(png_bytes()), "病历.png")]) as files, unit_of_work():
+        member = db.session.get(Member, member_id)
+        upload = store_upload(files[0], member=member)
+        application = create_application(member, {**FIELDS, "attachment_ids": [upload.id]})
+        submit_application(application.id, member)
+        file = HardshipFile(
+            member_id=member_id,
+            group_id=group_id,
+            tier=Tier.deep,
+            status=FileStatus.active,
+            opened_on=date(2026, 1, 1),
+            review_due_on=date(2027, 1, 1),
+        )
+        db.session.add(file)
+        db.session.flush()
+        return {"hardship": application.id, "hardship_upload": upload.id, "hardship_file": file.id}
 
 
 def _roster_import(staff_id: int) -> int:
@@ -213,6 +245,17 @@ MATRIX: dict[str, tuple[str, str, dict[str, Any]]] = {
             ("sheet", "GET", "/sheet"),
         )
     },
+    "hardship.ApplicationDetail": ("GET", "/api/v1/hardship/applications/{hardship}", API_MEMBER_ONLY),
+    "hardship.Submit": ("POST", "/api/v1/hardship/applications/{hardship}/submit", API_MEMBER_ONLY),
+    "hardship.Withdraw": ("POST", "/api/v1/hardship/applications/{hardship}/withdraw", API_MEMBER_ONLY),
+    "admin.hardship_application": ("GET", "/admin/hardship/{hardship}", ADMIN_SCOPED),
+    "admin.hardship_attachment": (
+        "GET",
+        "/admin/hardship/{hardship}/attachments/{hardship_upload}",
+        ADMIN_SCOPED,
+    ),
+    "admin.hardship_act": ("POST", "/admin/hardship/{hardship}/first_approve", ADMIN_SCOPED),
+    "admin.hardship_file_review": ("POST", "/admin/hardship/files/{hardship_file}/review", ADMIN_SCOPED),
     # A roster import is followed by whoever started it (chair_a here) and the admin, nobody else.
     "admin.roster_import_progress": ("GET", "/admin/roster/imports/{roster_import}", IMPORT_STARTER),
     "admin.roster_import_status": ("GET", "/admin/roster/imports/{roster_import}/status", IMPORT_STARTER),

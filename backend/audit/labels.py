@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 from backend.activities.models import REGISTRATION_STATUS_LABELS
+from backend.hardship.models import PAYMENT_METHOD_LABELS, TIER_LABELS
+from backend.hardship.models import STATUS_LABELS as HARDSHIP_STATUS_LABELS
 from backend.members.models import MEMBER_STATUS_LABELS
 from backend.staff.models import ROLE_LABELS
 
@@ -60,6 +62,19 @@ ACTION_LABELS: dict[str, str] = {
     "activity.checkin": "为会员手动签到",
     "activity.no_shows": "标记活动未到场",
     "activity.export_sheet": "导出活动实名制签到表",
+    "hardship.standard": "设置困难帮扶标准",
+    "hardship.return": "困难帮扶申请退回补充",
+    "hardship.first_approve": "困难帮扶申请初审通过",
+    "hardship.reject": "困难帮扶申请初审不通过",
+    "hardship.start_publicity": "困难帮扶申请开始公示",
+    "hardship.record_objection": "登记困难帮扶公示异议",
+    "hardship.final_approve": "困难帮扶申请终审批准",
+    "hardship.final_reject": "困难帮扶申请终审不通过",
+    "hardship.pay": "登记困难帮扶金发放",
+    "hardship.file_review": "困难职工档案复核",
+    "hardship.view": "查看困难帮扶申请",
+    "hardship.view_attachment": "查看困难帮扶申请附件",
+    "hardship.export": "导出困难帮扶台账",
 }
 
 # AuditLog.object_type is the table name of the record an action touched.
@@ -70,6 +85,9 @@ OBJECT_TYPE_LABELS: dict[str, str] = {
     "join_requests": "入会申请",
     "announcements": "公告",
     "activities": "活动",
+    "hardship_applications": "困难帮扶申请",
+    "hardship_standards": "困难帮扶标准",
+    "hardship_files": "困难职工档案",
 }
 
 DETAIL_LABELS: dict[str, str] = {
@@ -124,6 +142,14 @@ DETAIL_LABELS: dict[str, str] = {
     "status": "状态",
     "interrupted": "中途停止",
     "registration_status": "报名状态",
+    "hardship_status": "申请状态",
+    "year": "年度",
+    "dibao_monthly_fen": "低保标准（分/人/月）",
+    "fund_total_fen": "年度帮扶资金（分）",
+    "amount_fen": "金额（分）",
+    "method": "发放方式",
+    "outcome": "复核结果",
+    "tier": "困难类型",
 }
 
 # Values of "fields" (what a change touched), as the forms call them.
@@ -150,6 +176,10 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
     "proof": {"phone": "微信验证的手机号与名册一致", "awaiting_staff": "只凭姓名和工号，待工作人员确认"},
     # Free text typed by staff passes through; these two are the codes of an account deletion.
     "registration_status": REGISTRATION_STATUS_LABELS,
+    "hardship_status": HARDSHIP_STATUS_LABELS,
+    "tier": TIER_LABELS,
+    "method": PAYMENT_METHOD_LABELS,
+    "outcome": {"keep": "保留在档", "close": "出档"},
     "reason": {"member_request": "职工本人在小程序中注销", "wechat_cancellation": "职工在微信中取消了授权"},
 }
 

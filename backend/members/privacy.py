@@ -22,6 +22,9 @@ Retention rule (what ``delete_account`` erases and what it keeps):
 - **Activities:** registrations for activities still to come are withdrawn (a freed seat goes to the
   waitlist) and deleted; those of activities that have ended stay as anonymised rows (no member, no
   answers), since a past activity's sign-in sheet is a financial record (backend/activities/privacy.py).
+- **Hardship aid:** drafts and withdrawn applications are erased with their files (one still being
+  handled is withdrawn first); decided ones, their payments and the household file stay with the roster
+  entry for the retention period in the README (backend/hardship/privacy.py).
 - **Audit log kept:** append-only by design (DESIGN.md); a ``member.account_deleted`` row records the
   deletion itself, with no personal data in it.
 """
@@ -37,6 +40,7 @@ from backend.audit.models import AuditLog
 from backend.audit.operations import record
 from backend.db import to_local
 from backend.extensions import db
+from backend.hardship.privacy import erase_for_deleted_account, export_hardship
 from backend.members.auth import revoke_all_tokens
 from backend.members.models import (
     ApiToken,
@@ -194,6 +198,8 @@ def export_personal_data(account: WechatAccount) -> dict[str, Any]:
     ]
     if member is not None:
         data["activity_registrations"] = export_registrations(member)
+    if member is not None:
+        data.update(export_hardship(member))
     record(
         "member.data_exported", member_id=member.id if member else None, target=member, account_id=account.id
     )
@@ -209,6 +215,7 @@ def delete_account(account: WechatAccount, *, reason: str = "member_request") ->
     account_id = account.id
     revoke_all_tokens(account)
     if member is not None:
+        erase_for_deleted_account(member)
         db.session.execute(sa.delete(Notification).where(Notification.member_id == member.id))
         forget_registrations(member)
         unattached = sa.select(Upload).where(Upload.member_id == member.id, Upload.attached_at.is_(None))

@@ -31,6 +31,8 @@ class Staff(UserMixin, db.Model):
     last_login_at: Mapped[datetime | None]
     # Bumped on password change or disabling: invalidates every open admin session of this person.
     session_version: Mapped[int] = mapped_column(default=1)
+    # The roster member this staff account belongs to, when known: nobody decides their own hardship case.
+    member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"), unique=True)
 
     scope: Mapped[Group] = relationship()
 

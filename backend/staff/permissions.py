@@ -35,6 +35,11 @@ class Permission(enum.StrEnum):
     manage_announcements = "manage_announcements"
     view_audit_log = "view_audit_log"
     manage_activities = "manage_activities"
+    review_hardship = "review_hardship"
+    approve_hardship = "approve_hardship"
+    disburse_hardship = "disburse_hardship"
+    manage_hardship_standards = "manage_hardship_standards"
+    export_hardship_ledger = "export_hardship_ledger"
 
     @property
     def label(self) -> str:
@@ -51,6 +56,11 @@ PERMISSION_LABELS: dict[Permission, str] = {
     Permission.manage_announcements: "发布公告",
     Permission.view_audit_log: "查看审计日志",
     Permission.manage_activities: "组织活动",
+    Permission.review_hardship: "困难帮扶初审",
+    Permission.approve_hardship: "困难帮扶终审",
+    Permission.disburse_hardship: "困难帮扶发放",
+    Permission.manage_hardship_standards: "设置帮扶标准与资金",
+    Permission.export_hardship_ledger: "导出帮扶台账",
 }
 
 _OFFICER = frozenset(
@@ -61,6 +71,8 @@ _OFFICER = frozenset(
         Permission.review_join_requests,
         Permission.manage_announcements,
         Permission.manage_activities,
+        Permission.review_hardship,
+        Permission.disburse_hardship,
     }
 )
 

@@ -23,7 +23,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from backend.db import unit_of_work
 from backend.extensions import db
-from backend.members.models import Group, JoinRequest, MemberStatus
+from backend.members.models import Group, JoinRequest, Member, MemberStatus
 from backend.members.operations import change_group, create_member, set_member_status, update_member
 from backend.members.roster.background import queue_import
 from backend.staff.models import Role, Staff
@@ -108,6 +108,8 @@ class World:
     roster_import_id: int
     data_words: set[str] = field(default_factory=set)
     activity_id: int = 0
+    hardship_id: int = 0
+    hardship_upload_id: int = 0
 
 
 MEMBER_NAMES = ["王建华", "李秀英", "张伟", "刘芳", "陈志强", "杨静", "赵海燕", "黄晓东", "周磊", "吴娟"]
@@ -211,6 +213,7 @@ def seed_world(app: Flask, emulator_url: str, extra_members: int = 0) -> World:
         roster_import_id = queue_import(roster, "名册.csv", staff=db.session.get(Staff, admin_id)).id
 
     activity_id = seed_activity(app, admin_id, member_id)
+    hardship_id, hardship_upload_id = seed_hardship(app, admin_id, bound_no, members_for_file=names[4])
     return World(
         activity_id=activity_id,
         admin_username="zhangmin",
@@ -224,7 +227,52 @@ def seed_world(app: Flask, emulator_url: str, extra_members: int = 0) -> World:
         draft_attachment_id=attachment_id,
         roster_import_id=roster_import_id,
         data_words={"zhangmin", "lihua"},
+        hardship_id=hardship_id,
+        hardship_upload_id=hardship_upload_id,
     )
+
+
+def seed_hardship(app: Flask, admin_id: int, employee_no: str, members_for_file: str) -> tuple[int, int]:
+    """This year's standard, a submitted application with a scan, and a household file due for review."""
+    from datetime import timedelta
+    from io import BytesIO
+
+    from backend.hardship.applicant import create_application, submit_application
+    from backend.hardship.models import FileStatus, HardshipFile, Tier
+    from backend.hardship.standards import save_standard, today
+    from backend.uploads.operations import store_upload
+    from backend.uploads.storage import staged_uploads
+
+    scan = [(BytesIO(png_bytes((40, 30))), "诊断证明.png")]
+    with app.app_context(), staged_uploads(scan) as files, unit_of_work():
+        admin = db.session.get(Staff, admin_id)
+        save_standard(staff=admin, year=today().year, dibao_monthly_fen=98_000, fund_total_fen=50_000_000)
+        member = db.session.scalars(sa.select(Member).where(Member.employee_no == employee_no)).one()
+        upload = store_upload(files[0], member=member)
+        body = {
+            "category": "medical",
+            "reason": "爱人患肾病长期透析，孩子上高中，家庭支出很大。",
+            "household_size": 3,
+            "household_income_fen": 6_000_000,
+            "hardship_expenses_fen": 3_000_000,
+            "requested_amount_fen": 500_000,
+            "attachment_ids": [upload.id],
+            "consent": {"version": "2026-1", "sensitive_data": True, "income_check": True},
+        }
+        application = create_application(member, body)
+        submit_application(application.id, member)
+        other = db.session.scalars(sa.select(Member).where(Member.name == members_for_file)).one()
+        db.session.add(
+            HardshipFile(
+                member_id=other.id,
+                group_id=other.group_id,
+                tier=Tier.relative,
+                status=FileStatus.active,
+                opened_on=today() - timedelta(days=350),
+                review_due_on=today() + timedelta(days=15),
+            )
+        )
+        return application.id, upload.id
 
 
 # --- the pages ---------------------------------------------------------------------------------------
@@ -265,6 +313,13 @@ PAGES: dict[str, Builder] = {
     "admin.staff_edit": lambda w: url_for("admin.staff_edit", staff_id=w.officer_id),
     "admin.staff_password": lambda w: url_for("admin.staff_password", staff_id=w.officer_id),
     "admin.audit_list": lambda w: url_for("admin.audit_list"),
+    "admin.hardship_queue": lambda w: url_for("admin.hardship_queue"),
+    "admin.hardship_application": lambda w: url_for(
+        "admin.hardship_application", application_id=w.hardship_id
+    ),
+    "admin.hardship_fund": lambda w: url_for("admin.hardship_fund"),
+    "admin.hardship_publicity": lambda w: url_for("admin.hardship_publicity"),
+    "admin.hardship_files": lambda w: url_for("admin.hardship_files"),
     "admin.change_password": lambda w: url_for("admin.change_password"),
     **ACTIVITY_PAGES,
 }
@@ -282,6 +337,10 @@ DOWNLOADS: dict[str, Builder] = {
         "admin.announcement_attachment", announcement_id=w.draft_id, upload_id=w.draft_attachment_id
     ),
     **ACTIVITY_DOWNLOADS,
+    "admin.hardship_attachment": lambda w: url_for(
+        "admin.hardship_attachment", application_id=w.hardship_id, upload_id=w.hardship_upload_id
+    ),
+    "admin.hardship_ledger": lambda w: url_for("admin.hardship_ledger"),
 }
 
 # Pages reached only through a form post, walked by the test that makes the post (test_pages.py).

@@ -6,6 +6,7 @@ import ast
 
 from backend.audit.labels import ACTION_LABELS, DETAIL_LABELS
 from backend.audit.names import GROUP_KEYS, STAFF_KEYS
+from backend.hardship.workflow import STAFF_ACTIONS as HARDSHIP_STAFF_ACTIONS
 from backend.members.models import JoinRequestStatus
 from tests.conftest import project_root
 
@@ -14,6 +15,7 @@ DYNAMIC_ACTIONS = {
     'f"join_request.{status.value}"': {
         f"join_request.{status.value}" for status in (JoinRequestStatus.approved, JoinRequestStatus.rejected)
     },
+    'f"hardship.{action.value}"': {f"hardship.{action.value}" for action in HARDSHIP_STAFF_ACTIONS},
 }
 
 
