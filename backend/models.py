@@ -2,6 +2,15 @@
 
 from backend.announcements.models import Announcement, AnnouncementRecipient
 from backend.audit.models import AuditLog
+from backend.care.models import (
+    CareCampaign,
+    CarePolicyChange,
+    CarePolicyRule,
+    CarePolicyYear,
+    CareRequest,
+    CareRequestEvent,
+    CareVisit,
+)
 from backend.idempotency import IdempotencyKey
 from backend.members.models import ApiToken, Group, GroupChange, JoinRequest, Member, WechatAccount
 from backend.members.roster.models import RosterImport
@@ -15,6 +24,13 @@ __all__ = [
     "AnnouncementRecipient",
     "ApiToken",
     "AuditLog",
+    "CareCampaign",
+    "CarePolicyChange",
+    "CarePolicyRule",
+    "CarePolicyYear",
+    "CareRequest",
+    "CareRequestEvent",
+    "CareVisit",
     "Group",
     "GroupChange",
     "HandledPush",
