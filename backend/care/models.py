@@ -52,6 +52,18 @@ class Frequency(enum.StrEnum):
 FREQUENCY_LABELS: dict[str, str] = {"per_event": "每次事件", "per_year": "每年一次", "once": "限一次"}
 
 
+# The codes of the policy's rules (backend/care/policy.py), as staff read them on a visit and in the log.
+RULE_LABELS: dict[str, str] = {
+    "no_policy": "未设置该类标准",
+    "once_a_year": "每年一次",
+    "only_once": "限一次",
+    "over_max_amount": "超过最高金额",
+    "cash_not_allowed": "不得发放现金",
+    "over_festival_cap": "超过节日慰问每人每年上限",
+    "over_budget": "超出年度预算",
+}
+
+
 class RequestStatus(enum.StrEnum):
     submitted = "submitted"
     scheduled = "scheduled"

@@ -34,6 +34,9 @@ class Permission(enum.StrEnum):
     manage_staff = "manage_staff"
     manage_announcements = "manage_announcements"
     view_audit_log = "view_audit_log"
+    manage_care = "manage_care"
+    record_care_visits = "record_care_visits"
+    manage_care_policy = "manage_care_policy"
 
     @property
     def label(self) -> str:
@@ -49,6 +52,9 @@ PERMISSION_LABELS: dict[Permission, str] = {
     Permission.manage_staff: "管理后台账号",
     Permission.manage_announcements: "发布公告",
     Permission.view_audit_log: "查看审计日志",
+    Permission.manage_care: "关怀慰问管理",
+    Permission.record_care_visits: "登记慰问走访",
+    Permission.manage_care_policy: "设置关怀标准",
 }
 
 _OFFICER = frozenset(
@@ -58,6 +64,8 @@ _OFFICER = frozenset(
         Permission.import_roster,
         Permission.review_join_requests,
         Permission.manage_announcements,
+        Permission.manage_care,
+        Permission.record_care_visits,
     }
 )
 
@@ -68,7 +76,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.admin: frozenset(Permission),
     Role.chair: frozenset(Permission) - {Permission.manage_staff},
     Role.officer: _OFFICER,
-    Role.group_leader: frozenset({Permission.view_members}),
+    Role.group_leader: frozenset({Permission.view_members, Permission.record_care_visits}),
 }
 
 
