@@ -8,9 +8,9 @@ from swagger_ui_bundle import swagger_ui_path
 
 from backend.extensions import csrf
 from backend.wechat import callback as wechat_callback
-from miniprogram_api import account, announcements, messages, meta, session, uploads
+from miniprogram_api import account, announcements, care, messages, meta, session, uploads
 
-BLUEPRINTS = (session.blp, meta.blp, messages.blp, account.blp, announcements.blp, uploads.blp)
+BLUEPRINTS = (session.blp, meta.blp, messages.blp, account.blp, announcements.blp, uploads.blp, care.blp)
 
 
 def register_api(app: Flask, api: Api) -> None:

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from backend.audit.operations import record
 from backend.care.models import CareCategory, CareRequest, CareVisit, VisitStatus, yuan
 from backend.care.policy import PolicyViolated, Proposal, lock_year, violations
-from backend.care.requests import mark_visited
+from backend.care.requests import content_verdict, mark_visited
 from backend.db import utcnow
 from backend.errors import Conflict, PermissionDenied, ValidationFailed
 from backend.extensions import db
@@ -152,6 +152,8 @@ def give_feedback(visit: CareVisit, *, member: Member, rating: int, comment: str
         raise FeedbackExists()
     if not 1 <= rating <= 5:
         raise ValidationFailed(errors={"rating": ["评分应为 1 到 5"]})
+    if comment.strip():
+        content_verdict(member, comment)  # risky text is refused; staff alone read the comment anyway
     visit.rating = rating
     visit.comment = comment.strip()
     visit.rated_at = utcnow()
