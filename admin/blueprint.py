@@ -108,6 +108,7 @@ NAV = (
     ("join_requests", "入会审核", "admin.join_requests_list", Permission.review_join_requests),
     ("roster", "导入名册", "admin.roster_upload", Permission.import_roster),
     ("announcements", "公告通知", "admin.announcements_list", Permission.manage_announcements),
+    ("care", "关怀慰问", "admin.care_visits", Permission.record_care_visits),
     ("staff", "后台账号", "admin.staff_list", Permission.manage_staff),
     ("audit", "审计日志", "admin.audit_list", Permission.view_audit_log),
 )

@@ -245,6 +245,10 @@ class CareRequestEvent(db.Model):
 
     request: Mapped[CareRequest] = relationship(back_populates="events")
 
+    @property
+    def status_label(self) -> str:
+        return REQUEST_STATUS_LABELS[self.status.value]
+
 
 class CareCampaign(db.Model):
     """A festival campaign (春节慰问 …): one planned visit for every active member of its groups."""
