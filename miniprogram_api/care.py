@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 import marshmallow as ma
@@ -183,9 +185,22 @@ class Receipt(MethodView):
             return confirm_receipt(own_visit(visit_id, member), member=member)
 
 
+def own_visit_first(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Another member's visit is 404 before the body is read (a bad body would otherwise answer 422)."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        own_visit(kwargs["visit_id"], _reader())
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
 @blp.route("/care/visits/<int:visit_id>/feedback")
 @member_endpoint(blp)
 class Feedback(MethodView):
+    decorators = [own_visit_first]
+
     @blp.arguments(FeedbackSchema)
     @blp.response(201, VisitSchema)
     @blp.alt_response(404, description="not_found：不存在，或不是本人的")
