@@ -159,7 +159,7 @@ def reindex_phones(batch_size: int) -> None:
 @click.command("run-periodic")
 @with_appcontext
 def run_periodic() -> None:
-    """运行一次定时任务（发布到期的定时公告、补发未送达的推送、继续中断的名册导入）。
+    """运行一次定时任务（发布到期的定时公告、补发未送达的推送、继续中断的名册导入、生日祝福）。
 
     生产环境由 celery beat 定时执行；不用 Redis 的单机部署可以用 cron 每分钟运行本命令。
     """
@@ -171,6 +171,11 @@ def run_periodic() -> None:
     resumed = resume_stalled_imports()
     if resumed:
         click.echo(f"继续执行中断的名册导入 {resumed} 个")
+    from backend.jobs import birthday_greetings
+
+    greeted = birthday_greetings()  # once a year per member (a dedupe key), so every minute is harmless
+    if greeted:
+        click.echo(f"发送生日祝福 {greeted} 条")
 
 
 @click.command("seed-demo")

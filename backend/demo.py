@@ -12,6 +12,8 @@ import sqlalchemy as sa
 
 from backend.announcements.models import AnnouncementCategory
 from backend.announcements.operations import create_announcement, publish
+from backend.care.demo import seed_care_policy
+from backend.db import SHANGHAI, utcnow
 from backend.extensions import db
 from backend.members.models import Group, Member
 from backend.members.operations import create_group, create_member
@@ -156,6 +158,7 @@ def seed(member_count: int = 40) -> bool:
         by=None,
     )
     _announcements(chair, officer, production)
+    seed_care_policy(utcnow().astimezone(SHANGHAI).year)
     return True
 
 

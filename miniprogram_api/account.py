@@ -47,6 +47,7 @@ class ExportSchema(ma.Schema):
     subscription_grants = ma.fields.List(ma.fields.Dict(), metadata={"description": "每次同意订阅的记录"})
     uploads = ma.fields.List(ma.fields.Dict(), metadata={"description": "上传过的文件（不含文件内容）"})
     activity_log = ma.fields.List(ma.fields.Dict())
+    care = ma.fields.Dict(metadata={"description": "关怀申请与慰问记录"})
 
     class Meta:
         unknown = ma.INCLUDE

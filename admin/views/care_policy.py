@@ -11,12 +11,18 @@ from flask import Response, abort, flash, redirect, render_template, request, se
 from admin.blueprint import bp, current_staff, permission_required, post_action, save_form
 from admin.charts import share_chart
 from admin.views.care_forms import PolicyRuleForm, PolicyYearForm, fen, yuan_text
-from backend.audit.labels import DETAIL_LABELS
 from backend.audit.operations import record
 from backend.care.figures import LEDGER_HEADER, by_category, by_group, ledger_rows
 from backend.care.models import CATEGORY_LABELS, CareCategory, Frequency
 from backend.care.policy import policy_year, rules_for
-from backend.care.policy_editing import copy_year, policy_history, require_policy_editor, save_rule, save_year
+from backend.care.policy_editing import (
+    change_text,
+    copy_year,
+    policy_history,
+    require_policy_editor,
+    save_rule,
+    save_year,
+)
 from backend.db import SHANGHAI, parse_id, unit_of_work
 from backend.errors import PermissionDenied
 from backend.members.queries import group_for_staff
@@ -54,7 +60,7 @@ def care_policy() -> Any:
         labels=CATEGORY_LABELS,
         history=policy_history(year),
         can_edit=can_edit,
-        field_labels=DETAIL_LABELS,
+        change_text=change_text,
     )
 
 

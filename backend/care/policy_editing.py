@@ -7,7 +7,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from backend.audit.operations import record
-from backend.care.models import CareCategory, CarePolicyChange, CarePolicyRule, Frequency
+from backend.care.models import (
+    FREQUENCY_LABELS,
+    CareCategory,
+    CarePolicyChange,
+    CarePolicyRule,
+    Frequency,
+    yuan,
+)
 from backend.care.policy import ensure_year, rules_for
 from backend.errors import PermissionDenied, ValidationFailed
 from backend.extensions import db
@@ -95,3 +102,35 @@ def copy_year(source: int, target: int, *, staff: Staff) -> int:
     for category, rule in rules.items():
         save_rule(target, category, staff=staff, **_snapshot(rule))
     return len(rules)
+
+
+CHANGE_LABELS = {
+    "standard": "标准",
+    "max_amount_fen": "最高金额",
+    "frequency": "频次",
+    "cash_allowed": "现金",
+    "relatives": "计入亲属",
+    "budget_fen": "年度预算",
+    "festival_cap_fen": "节日慰问每人每年上限",
+    "warn_percent": "提醒比例",
+}
+
+
+def change_text(change: CarePolicyChange) -> str:
+    """A history row's new values as staff read them (amounts in yuan, codes as words)."""
+    parts = []
+    for key, value in (change.after or {}).items():
+        if value is None or value == "":
+            text = "—"
+        elif key.endswith("_fen"):
+            text = f"¥{yuan(value)}"
+        elif isinstance(value, bool):
+            text = "可以" if value else "不可"
+        elif key == "frequency":
+            text = FREQUENCY_LABELS.get(value, value)
+        elif key == "warn_percent":
+            text = f"{value}%"
+        else:
+            text = str(value)
+        parts.append(f"{CHANGE_LABELS.get(key, key)}：{text}")
+    return "；".join(parts)

@@ -19,6 +19,8 @@ Retention rule (what ``delete_account`` erases and what it keeps):
 - **Refused bindings kept, unlinked:** an attempt of this account to bind to a roster member that was
   refused (wrong name or phone) is a security record about that member's 工号; it stays, without the
   link to the deleted account.
+- **Care:** visits (payments are financial records) and requests staff acted on are kept; requests
+  nobody acted on and the text of feedback are erased (backend/care/privacy.py says why).
 - **Audit log kept:** append-only by design (DESIGN.md); a ``member.account_deleted`` row records the
   deletion itself, with no personal data in it.
 """
@@ -31,6 +33,7 @@ import sqlalchemy as sa
 
 from backend.audit.models import AuditLog
 from backend.audit.operations import record
+from backend.care.privacy import erase_care, export_care
 from backend.db import to_local
 from backend.extensions import db
 from backend.members.auth import revoke_all_tokens
@@ -186,6 +189,8 @@ def export_personal_data(account: WechatAccount) -> dict[str, Any]:
                 sa.select(Upload).where(Upload.member_id == member.id).order_by(Upload.id)
             )
         ]
+    if member is not None:
+        data["care"] = export_care(member)
     record(
         "member.data_exported", member_id=member.id if member else None, target=member, account_id=account.id
     )
@@ -202,6 +207,7 @@ def delete_account(account: WechatAccount, *, reason: str = "member_request") ->
     revoke_all_tokens(account)
     if member is not None:
         db.session.execute(sa.delete(Notification).where(Notification.member_id == member.id))
+        erase_care(member)
         unattached = sa.select(Upload).where(Upload.member_id == member.id, Upload.attached_at.is_(None))
         for upload in db.session.scalars(unattached).all():
             delete_upload(upload)

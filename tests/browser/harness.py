@@ -106,6 +106,7 @@ class World:
     draft_attachment_id: int
     roster_import_id: int
     data_words: set[str] = field(default_factory=set)
+    care: dict[str, int] = field(default_factory=dict)
 
 
 MEMBER_NAMES = ["王建华", "李秀英", "张伟", "刘芳", "陈志强", "杨静", "赵海燕", "黄晓东", "周磊", "吴娟"]
@@ -208,7 +209,9 @@ def seed_world(app: Flask, emulator_url: str, extra_members: int = 0) -> World:
     with app.app_context(), unit_of_work():
         roster_import_id = queue_import(roster, "名册.csv", staff=db.session.get(Staff, admin_id)).id
 
+    care = seed_care(app, admin_id, member_id, union.branch_a)
     return World(
+        care=care,
         admin_username="zhangmin",
         officer_id=officer_id,
         branch_a=union.branch_a,
@@ -221,6 +224,41 @@ def seed_world(app: Flask, emulator_url: str, extra_members: int = 0) -> World:
         roster_import_id=roster_import_id,
         data_words={"zhangmin", "lihua"},
     )
+
+
+def seed_care(app: Flask, admin_id: int, member_id: int, branch_id: int) -> dict[str, int]:
+    """The Anhui 2018 policy, a request, a visit with an override, a campaign run once."""
+    from backend.care.campaigns import create_campaign, run_campaign
+    from backend.care.models import CareCategory, CareRequest, ContentState
+    from backend.care.visits import VisitDraft, record_visit
+    from backend.members.models import Member
+    from tests.care_helpers import YEAR, set_policy
+
+    with app.app_context(), unit_of_work():
+        set_policy(YEAR, budgets={CareCategory.festival: 20000, CareCategory.birthday: 3000})
+        admin, member = db.session.get(Staff, admin_id), db.session.get(Member, member_id)
+        request = CareRequest(
+            member=member,
+            category=CareCategory.hospitalization,
+            description="因骨折住院，需要工会关心",
+            occurred_on=date(YEAR, 5, 2),
+            content_state=ContentState.held,
+        )
+        db.session.add(request)
+        draft = VisitDraft(member, CareCategory.birthday, date(YEAR, 6, 1), "李华、王强", "生日蛋糕", 40000)
+        visit = record_visit(draft, staff=admin, override_reason="工会委员会研究同意")
+        campaign = create_campaign(
+            staff=admin,
+            name=f"{YEAR}年春节慰问",
+            festival="春节",
+            visit_on=date(YEAR, 2, 1),
+            gift="米面油",
+            amount_fen=80000,
+            groups=[db.session.get(Group, branch_id)],
+        )
+        run_campaign(campaign, staff=admin)
+        db.session.flush()
+        return {"request": request.id, "visit": visit.id, "campaign": campaign.id, "member": member.id}
 
 
 # --- the pages ---------------------------------------------------------------------------------------
@@ -262,6 +300,18 @@ PAGES: dict[str, Builder] = {
     "admin.staff_password": lambda w: url_for("admin.staff_password", staff_id=w.officer_id),
     "admin.audit_list": lambda w: url_for("admin.audit_list"),
     "admin.change_password": lambda w: url_for("admin.change_password"),
+    "admin.care_visits": lambda w: url_for("admin.care_visits"),
+    "admin.care_visit": lambda w: url_for("admin.care_visit", visit_id=w.care["visit"]),
+    "admin.care_visit_new": lambda w: url_for("admin.care_visit_new", member_id=w.care["member"]),
+    "admin.care_requests": lambda w: url_for("admin.care_requests"),
+    "admin.care_request": lambda w: url_for("admin.care_request", request_id=w.care["request"]),
+    "admin.care_campaigns": lambda w: url_for("admin.care_campaigns"),
+    "admin.care_campaign_new": lambda w: url_for("admin.care_campaign_new"),
+    "admin.care_campaign": lambda w: url_for("admin.care_campaign", campaign_id=w.care["campaign"]),
+    "admin.care_policy": lambda w: url_for("admin.care_policy", year=2026),
+    "admin.care_policy_edit": lambda w: url_for("admin.care_policy_edit", year=2026, category="festival"),
+    "admin.care_policy_year": lambda w: url_for("admin.care_policy_year", year=2026),
+    "admin.care_figures": lambda w: url_for("admin.care_figures", year=2026),
 }
 
 # GET endpoints that answer a file, not a page: the walk checks only that each answers 200 (and is not HTML).
@@ -273,6 +323,7 @@ DOWNLOADS: dict[str, Builder] = {
     ),
     "admin.members_export": lambda w: url_for("admin.members_export"),
     "admin.audit_export": lambda w: url_for("admin.audit_export"),
+    "admin.care_ledger": lambda w: url_for("admin.care_ledger", year=2026),
     "admin.announcement_attachment": lambda w: url_for(
         "admin.announcement_attachment", announcement_id=w.draft_id, upload_id=w.draft_attachment_id
     ),
