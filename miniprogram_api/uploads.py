@@ -19,6 +19,7 @@ from flask_smorest import Blueprint
 from flask_smorest.fields import Upload as UploadField
 
 from backend.announcements.queries import attachment_readable_by
+from backend.care.queries import visit_photo_readable_by
 from backend.errors import NotFound
 from backend.extensions import db, limiter
 from backend.members.models import Member
@@ -95,6 +96,8 @@ def readable_upload(upload_id: int, member: Member | None) -> Upload:
     if upload is None:
         raise NotFound()
     if upload.is_owned_by(member) or attachment_readable_by(upload.id, member):
+        return upload
+    if visit_photo_readable_by(upload.id, member):  # photos staff took of a visit to this member
         return upload
     raise NotFound()
 

@@ -104,13 +104,18 @@ def _domain_objects(app: Any, member_id: int, group_id: int, admin_id: int) -> d
 def _care_objects(member_id: int, group_id: int, admin_id: int) -> dict[str, int]:
     """The member's care request and a visit to them (group A), and a campaign for group A."""
     from datetime import date
+    from io import BytesIO
 
     from backend.care.campaigns import create_campaign
     from backend.care.models import CareCategory, CareRequest, RequestStatus
     from backend.care.visits import VisitDraft, record_visit
     from backend.members.models import Group, Member
+    from backend.uploads.operations import store_upload
+    from backend.uploads.storage import staged_uploads
+    from tests.factories import PDF
 
-    with unit_of_work():
+    files = [(BytesIO(PDF), "证明.pdf"), (BytesIO(PDF), "走访.pdf")]
+    with staged_uploads(files) as (proof, photo), unit_of_work():
         admin, member = db.session.get(Staff, admin_id), db.session.get(Member, member_id)
         request = CareRequest(
             member=member,
@@ -120,8 +125,9 @@ def _care_objects(member_id: int, group_id: int, admin_id: int) -> dict[str, int
             status=RequestStatus.submitted,
         )
         db.session.add(request)
+        request.attachments = [store_upload(proof, member=member, attach=True)]
         draft = VisitDraft(member, CareCategory.birthday, date(2026, 6, 1), "李华", "蛋糕", 20000)
-        visit = record_visit(draft, staff=admin, override_reason="测试")
+        visit = record_visit(draft, staff=admin, override_reason="测试", photos=[photo])
         campaign = create_campaign(
             staff=admin,
             name="春节慰问",
@@ -132,7 +138,13 @@ def _care_objects(member_id: int, group_id: int, admin_id: int) -> dict[str, int
             groups=[db.session.get(Group, group_id)],
         )
         db.session.flush()
-        return {"care_request": request.id, "care_visit": visit.id, "care_campaign": campaign.id}
+        return {
+            "care_request": request.id,
+            "care_visit": visit.id,
+            "care_campaign": campaign.id,
+            "care_file": request.attachments[0].id,
+            "care_photo": visit.photos[0].id,
+        }
 
 
 def _roster_import(staff_id: int) -> int:
@@ -197,6 +209,12 @@ MATRIX: dict[str, tuple[str, str, dict[str, Any]]] = {
     "admin.care_request_close": ("POST", "/admin/care/requests/{care_request}/close", ADMIN_SCOPED),
     "admin.care_request_release": ("POST", "/admin/care/requests/{care_request}/release", ADMIN_SCOPED),
     "admin.care_visit": ("GET", "/admin/care/visits/{care_visit}", ADMIN_SCOPED),
+    "admin.care_request_file": (
+        "GET",
+        "/admin/care/requests/{care_request}/files/{care_file}",
+        ADMIN_SCOPED,
+    ),
+    "admin.care_visit_photo": ("GET", "/admin/care/visits/{care_visit}/photos/{care_photo}", ADMIN_SCOPED),
     "admin.care_campaign": ("GET", "/admin/care/campaigns/{care_campaign}", ADMIN_SCOPED),
     "admin.care_campaign_run": ("POST", "/admin/care/campaigns/{care_campaign}/run", ADMIN_SCOPED),
     "admin.care_campaign_done": ("POST", "/admin/care/campaigns/{care_campaign}/done", ADMIN_SCOPED),

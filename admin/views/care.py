@@ -21,6 +21,7 @@ from admin.views.care_forms import CloseForm, ScheduleForm, VisitForm, fen
 from backend.care.models import CATEGORY_LABELS, RULE_LABELS, CareCategory, CareRequest, CareVisit
 from backend.care.policy import festival_warning
 from backend.care.queries import (
+    file_of,
     member_for_care,
     request_for_staff,
     request_queue,
@@ -34,7 +35,7 @@ from backend.errors import PermissionDenied
 from backend.extensions import db
 from backend.members.queries import group_display_path
 from backend.staff.permissions import Permission
-from backend.uploads.storage import UploadRefused, staged_uploads
+from backend.uploads.storage import UploadRefused, send_upload, staged_uploads
 
 PER_PAGE = 50
 
@@ -198,3 +199,18 @@ def care_visit_new() -> Any:
         "admin/care/visit_form.html", form=form, member=member, care_request=care_request, warning=warning
     )
     return page, result.status
+
+
+@bp.get("/care/requests/<int:request_id>/files/<int:upload_id>")
+@permission_required(Permission.manage_care)
+def care_request_file(request_id: int, upload_id: int) -> Any:
+    care_request = request_for_staff(request_id, current_staff())
+    # Office PCs are shared: no copy of a staff download may stay in the browser's cache.
+    return send_upload(file_of(care_request.attachments, upload_id), shared_computer=True)
+
+
+@bp.get("/care/visits/<int:visit_id>/photos/<int:upload_id>")
+@permission_required(Permission.record_care_visits)
+def care_visit_photo(visit_id: int, upload_id: int) -> Any:
+    visit = visit_for_staff(visit_id, current_staff())
+    return send_upload(file_of(visit.photos, upload_id), shared_computer=True)

@@ -15,12 +15,14 @@ from backend.care.models import (
     CareVisit,
     RequestStatus,
     VisitStatus,
+    care_visit_photos,
 )
 from backend.errors import NotFound
 from backend.extensions import db
 from backend.members.models import Member
 from backend.staff.models import Staff
 from backend.staff.permissions import Permission
+from backend.uploads.models import Upload
 
 # --- a member's own --------------------------------------------------------------------------------
 
@@ -148,3 +150,29 @@ def campaign_counts(campaign: CareCampaign) -> dict[str, int]:
 def upcoming(day: date, days: int) -> list[tuple[int, int]]:
     """(month, day) pairs from `day` for `days` days (birthdays recur every year)."""
     return [((day + timedelta(n)).month, (day + timedelta(n)).day) for n in range(days + 1)]
+
+
+def visit_photo_readable_by(upload_id: int, member: Member | None) -> bool:
+    """A photo of a visit to this member, once handed over (GET /uploads/{id})."""
+    if member is None:
+        return False
+    return bool(
+        db.session.scalar(
+            sa.select(
+                sa.exists().where(
+                    care_visit_photos.c.upload_id == upload_id,
+                    care_visit_photos.c.visit_id == CareVisit.id,
+                    CareVisit.member_id == member.id,
+                    CareVisit.status == VisitStatus.done,
+                )
+            )
+        )
+    )
+
+
+def file_of(files: list[Upload], upload_id: int) -> Upload:
+    """One of a request's attachments or a visit's photos; 404 for any other upload."""
+    upload = next((u for u in files if u.id == upload_id), None)
+    if upload is None:
+        raise NotFound()
+    return upload

@@ -228,13 +228,18 @@ def seed_world(app: Flask, emulator_url: str, extra_members: int = 0) -> World:
 
 def seed_care(app: Flask, admin_id: int, member_id: int, branch_id: int) -> dict[str, int]:
     """The Anhui 2018 policy, a request, a visit with an override, a campaign run once."""
+    from io import BytesIO
+
     from backend.care.campaigns import create_campaign, run_campaign
     from backend.care.models import CareCategory, CareRequest, ContentState
     from backend.care.visits import VisitDraft, record_visit
     from backend.members.models import Member
+    from backend.uploads.operations import store_upload
+    from backend.uploads.storage import staged_uploads
     from tests.care_helpers import YEAR, set_policy
 
-    with app.app_context(), unit_of_work():
+    files = [(BytesIO(PDF), "住院证明.pdf"), (BytesIO(png_bytes((40, 30))), "走访照片.png")]
+    with app.app_context(), staged_uploads(files) as (proof, photo), unit_of_work():
         set_policy(YEAR, budgets={CareCategory.festival: 20000, CareCategory.birthday: 3000})
         admin, member = db.session.get(Staff, admin_id), db.session.get(Member, member_id)
         request = CareRequest(
@@ -245,8 +250,9 @@ def seed_care(app: Flask, admin_id: int, member_id: int, branch_id: int) -> dict
             content_state=ContentState.held,
         )
         db.session.add(request)
+        request.attachments = [store_upload(proof, member=member, attach=True)]
         draft = VisitDraft(member, CareCategory.birthday, date(YEAR, 6, 1), "李华、王强", "生日蛋糕", 40000)
-        visit = record_visit(draft, staff=admin, override_reason="工会委员会研究同意")
+        visit = record_visit(draft, staff=admin, override_reason="工会委员会研究同意", photos=[photo])
         campaign = create_campaign(
             staff=admin,
             name=f"{YEAR}年春节慰问",
@@ -258,7 +264,8 @@ def seed_care(app: Flask, admin_id: int, member_id: int, branch_id: int) -> dict
         )
         run_campaign(campaign, staff=admin)
         db.session.flush()
-        return {"request": request.id, "visit": visit.id, "campaign": campaign.id, "member": member.id}
+        ids = {"request": request.id, "visit": visit.id, "campaign": campaign.id, "member": member.id}
+        return {**ids, "file": request.attachments[0].id, "photo": visit.photos[0].id}
 
 
 # --- the pages ---------------------------------------------------------------------------------------
@@ -324,6 +331,12 @@ DOWNLOADS: dict[str, Builder] = {
     "admin.members_export": lambda w: url_for("admin.members_export"),
     "admin.audit_export": lambda w: url_for("admin.audit_export"),
     "admin.care_ledger": lambda w: url_for("admin.care_ledger", year=2026),
+    "admin.care_visit_photo": lambda w: url_for(
+        "admin.care_visit_photo", visit_id=w.care["visit"], upload_id=w.care["photo"]
+    ),
+    "admin.care_request_file": lambda w: url_for(
+        "admin.care_request_file", request_id=w.care["request"], upload_id=w.care["file"]
+    ),
     "admin.announcement_attachment": lambda w: url_for(
         "admin.announcement_attachment", announcement_id=w.draft_id, upload_id=w.draft_attachment_id
     ),

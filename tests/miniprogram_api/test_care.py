@@ -139,3 +139,25 @@ def test_a_member_not_yet_active_cannot_file_a_request(app, client, emu, union):
     token = api_login(client, emu, "wx-unbound")
     assert client.post("/api/v1/care/requests", json=BODY, headers=auth(token)).status_code == 403
     assert client.get("/api/v1/care/requests", headers=auth(token)).get_json()["total"] == 0
+
+
+def test_a_visit_photo_is_readable_by_its_member_only(app, client, emu, union, upload_dir):
+    from io import BytesIO
+
+    from backend.care.visits import record_visit
+    from backend.db import unit_of_work
+    from backend.staff.models import Staff
+    from backend.uploads.storage import staged_uploads
+    from tests.care_helpers import draft
+
+    policy(app)
+    member_id, token = _member(app, client, emu, union)
+    _, other = bound_member(app, client, emu, union.group_b)
+    staff = make_staff(app, Role.officer, union.root)
+    with app.app_context(), staged_uploads([(BytesIO(png_bytes()), "照片.png")]) as files, unit_of_work():
+        visit = record_visit(draft(member_id), staff=db.session.get(Staff, staff), photos=files)
+        photo = visit.photos[0].id
+    answer = client.get(f"/api/v1/uploads/{photo}", headers=auth(token))
+    assert answer.status_code == 200
+    answer.close()
+    assert client.get(f"/api/v1/uploads/{photo}", headers=auth(other)).status_code == 404
