@@ -25,7 +25,7 @@ from backend.care.policy_editing import (
 )
 from backend.db import SHANGHAI, parse_id, unit_of_work
 from backend.errors import PermissionDenied
-from backend.members.queries import group_for_staff
+from backend.members.queries import group_for_staff, group_tree
 from backend.spreadsheets import xlsx_bytes
 from backend.staff.permissions import Permission
 
@@ -165,6 +165,7 @@ def care_figures() -> Any:
         start=start,
         end=end,
         group=group or staff.scope,
+        tree=group_tree(staff.scope),
         categories=categories,
         groups=groups,
         budget_chart=share_chart(

@@ -275,3 +275,12 @@ def test_care_roles_see_the_nav_entry(client, union, login_as, role):
     assert "关怀慰问" in html(client.get("/admin/"))
     assert count  # keep the import used
     assert CareCampaign
+
+
+def test_figures_by_group_and_out_of_scope_group_is_404(app, client, union, login_as):
+    policy(app)
+    staff = login_as(Role.officer, union.branch_a)
+    visit(app, staff, make_member(app, union.group_a))
+    page = html(client.get(f"/admin/care/figures?year={YEAR}&group_id={union.branch_a}"))
+    assert "甲一组" in page and "按组织" in page
+    assert client.get(f"/admin/care/figures?year={YEAR}&group_id={union.branch_b}").status_code == 404
