@@ -11,6 +11,7 @@ from webargs.flaskparser import FlaskParser
 
 from backend import create_app
 from backend.announcements.models import Announcement
+from backend.care.models import CareRequest, CareVisit
 from backend.extensions import db
 from backend.http_errors import CJK, _translate, field_message
 from backend.notifications.models import Notification
@@ -165,6 +166,9 @@ def test_no_field_error_from_any_endpoint_is_in_english(app, client, emu):
             "announcement_id": db.session.scalar(sa.select(sa.func.min(Announcement.id))),
             "upload_id": db.session.scalar(sa.select(sa.func.min(Upload.id))),
             "message_id": db.session.scalar(sa.select(sa.func.min(Notification.id))),
+            # care: the member's own where there is one, else an id answered 404
+            "request_id": db.session.scalar(sa.select(sa.func.min(CareRequest.id))) or 1,
+            "visit_id": db.session.scalar(sa.select(sa.func.min(CareVisit.id))) or 1,
         }
     seen: dict[str, str] = {}
 
