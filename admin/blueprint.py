@@ -110,6 +110,7 @@ NAV = (
     ("announcements", "公告通知", "admin.announcements_list", Permission.manage_announcements),
     ("activities", "活动报名", "admin.activities_list", Permission.manage_activities),
     ("hardship", "困难帮扶", "admin.hardship_queue", Permission.review_hardship),
+    ("care", "关怀慰问", "admin.care_visits", Permission.record_care_visits),
     ("staff", "后台账号", "admin.staff_list", Permission.manage_staff),
     ("audit", "审计日志", "admin.audit_list", Permission.view_audit_log),
 )

@@ -117,3 +117,27 @@ def rate_chart(lines: Sequence[tuple[str, float, str]]) -> Chart | None:
         ticks=ticks,
         bars=bars,
     )
+
+
+# --- care figures (admin/views/care_policy.py) ------------------------------------------------------------
+
+
+def share_chart(items: Sequence[tuple[str, float, str]]) -> Chart | None:
+    """One bar per (label, share 0…1, text shown beside the bar); None with nothing to draw."""
+    if not items:
+        return None
+    bars = [
+        Bar(
+            label=_shorten(label, LABEL_CHARS),
+            title=f"{label}：{text}",
+            y=TOP + n * ROW,
+            label_x=LABEL_X,
+            width=round(BAR_MAX * max(0.0, min(share, 1.0)), 1),
+            percent=text,
+            subtotal=False,
+        )
+        for n, (label, share, text) in enumerate(items)
+    ]
+    axis_y = TOP + len(bars) * ROW
+    ticks = [(BAR_X + BAR_MAX * share, f"{int(share * 100)}%") for share in (0, 0.5, 1)]
+    return Chart(WIDTH, axis_y + AXIS, BAR_X, BAR_MAX, BAR_HEIGHT, LABEL_WIDTH, axis_y, ticks, bars)

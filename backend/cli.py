@@ -162,7 +162,7 @@ def reindex_phones(batch_size: int) -> None:
 @with_appcontext
 def run_periodic() -> None:
     """运行一次定时任务（发布到期的定时公告、补发未送达的推送、继续中断的名册导入、活动抽签与活动提醒、
-    困难帮扶的公示期满与复核提醒）。
+    困难帮扶的公示期满与复核提醒、生日祝福）。
 
     生产环境由 celery beat 定时执行；不用 Redis 的单机部署可以用 cron 每分钟运行本命令。
     """
@@ -175,6 +175,7 @@ def run_periodic() -> None:
     if resumed:
         click.echo(f"继续执行中断的名册导入 {resumed} 个")
     from backend.jobs import (
+        birthday_greetings,
         draw_activity_lotteries,
         end_hardship_publicity,
         remind_activities,
@@ -184,6 +185,9 @@ def run_periodic() -> None:
     click.echo(f"活动：抽签 {draw_activity_lotteries()} 场；提醒 {remind_activities()} 人")
     ended, reminded = end_hardship_publicity(), remind_hardship_reviews()
     click.echo(f"困难帮扶：公示期满 {ended} 件；复核提醒 {reminded} 户")
+    greeted = birthday_greetings()  # once a year per member (a dedupe key), so every minute is harmless
+    if greeted:
+        click.echo(f"发送生日祝福 {greeted} 条")
 
 
 @click.command("draw-activities")

@@ -112,6 +112,10 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         # Failed bindings (wrong name or phone) against one employee number a day; past that only the
         # matching WeChat-verified phone binds it.
         "BINDING_FAILURE_LIMIT": int(_env("BINDING_FAILURE_LIMIT", "5") or 5),
+        # Care due list: birthdays/retirements in the next CARE_DUE_DAYS days; hospitalised members whose
+        # request nobody scheduled within CARE_FOLLOW_UP_DAYS days.
+        "CARE_DUE_DAYS": int(_env("CARE_DUE_DAYS", "7") or 7),
+        "CARE_FOLLOW_UP_DAYS": int(_env("CARE_FOLLOW_UP_DAYS", "3") or 3),
         # A WeChat-verified phone for every binding, also to roster rows without a phone and join requests.
         "BINDING_REQUIRE_PHONE": (_env("BINDING_REQUIRE_PHONE") or "").lower() in ("1", "true", "yes"),
         "ADMIN_LOGIN_RATE_LIMIT": _env("ADMIN_LOGIN_RATE_LIMIT", "5 per minute"),

@@ -12,6 +12,8 @@ import sqlalchemy as sa
 
 from backend.announcements.models import AnnouncementCategory
 from backend.announcements.operations import create_announcement, publish
+from backend.care.demo import seed_care_policy
+from backend.db import SHANGHAI, utcnow
 from backend.extensions import db
 from backend.hardship.applicant import create_application, submit_application
 from backend.hardship.standards import save_standard, today
@@ -160,6 +162,7 @@ def seed(member_count: int = 40) -> bool:
     _announcements(chair, officer, production)
     _activities(chair)
     _hardship(chair)
+    seed_care_policy(utcnow().astimezone(SHANGHAI).year)
     return True
 
 

@@ -54,6 +54,10 @@ def configure_celery(celery: Celery, app: Flask) -> None:
                 "task": "hardship.review_reminders",
                 "schedule": crontab(hour=9, minute=0),
             },
+            "care-birthday-greetings": {
+                "task": "care.birthday_greetings",
+                "schedule": crontab(hour=8, minute=0),
+            },
             "maintenance-purge-expired": {
                 "task": "maintenance.purge_expired",
                 "schedule": crontab(hour=3, minute=30),
@@ -124,6 +128,18 @@ set_import_enqueuer(lambda import_id: run_roster_import.apply_async(args=[import
 def resume_stalled_imports() -> int:
     """Every minute (celery beat): send again the imports that no worker is running."""
     return resume_stalled()
+
+
+# --- care (backend/care/greetings.py) ----------------------------------------------------------------
+
+
+@_celery.task(name="care.birthday_greetings")
+def birthday_greetings() -> int:
+    """Every day at 08:00 (celery beat): the union's greeting to today's birthdays, once a year each."""
+    from backend.care.greetings import send_birthday_greetings
+
+    with unit_of_work():
+        return send_birthday_greetings()
 
 
 # --- maintenance (backend/maintenance.py) ----------------------------------------------------------

@@ -3,6 +3,15 @@
 from backend.activities.models import Activity, Registration
 from backend.announcements.models import Announcement, AnnouncementRecipient
 from backend.audit.models import AuditLog
+from backend.care.models import (
+    CareCampaign,
+    CarePolicyChange,
+    CarePolicyRule,
+    CarePolicyYear,
+    CareRequest,
+    CareRequestEvent,
+    CareVisit,
+)
 from backend.hardship.models import (
     HardshipApplication,
     HardshipEvent,
@@ -26,6 +35,13 @@ __all__ = [
     "AnnouncementRecipient",
     "ApiToken",
     "AuditLog",
+    "CareCampaign",
+    "CarePolicyChange",
+    "CarePolicyRule",
+    "CarePolicyYear",
+    "CareRequest",
+    "CareRequestEvent",
+    "CareVisit",
     "Group",
     "GroupChange",
     "HandledPush",

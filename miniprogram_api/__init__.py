@@ -8,7 +8,17 @@ from swagger_ui_bundle import swagger_ui_path
 
 from backend.extensions import csrf
 from backend.wechat import callback as wechat_callback
-from miniprogram_api import account, activities, announcements, hardship, messages, meta, session, uploads
+from miniprogram_api import (
+    account,
+    activities,
+    announcements,
+    care,
+    hardship,
+    messages,
+    meta,
+    session,
+    uploads,
+)
 
 BLUEPRINTS = (
     session.blp,
@@ -19,6 +29,7 @@ BLUEPRINTS = (
     uploads.blp,
     activities.blp,
     hardship.blp,
+    care.blp,
 )
 
 

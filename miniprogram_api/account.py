@@ -52,6 +52,7 @@ class ExportSchema(ma.Schema):
         ma.fields.Dict(), metadata={"description": "困难帮扶申请（含办理进度）"}
     )
     hardship_file = ma.fields.Dict(allow_none=True, metadata={"description": "困难职工档案"})
+    care = ma.fields.Dict(metadata={"description": "关怀申请与慰问记录"})
 
     class Meta:
         unknown = ma.INCLUDE

@@ -76,7 +76,7 @@ class ApplicationInSchema(ma.Schema):
     consent = ma.fields.Nested(ConsentSchema)
 
 
-class TimelineSchema(ma.Schema):
+class HardshipTimelineSchema(ma.Schema):
     at = LocalDateTime()
     action = ma.fields.String()
     from_status = ma.fields.String(allow_none=True, metadata={"enum": list(STATUS_LABELS)})
@@ -103,7 +103,7 @@ class ApplicationSchema(ma.Schema):
     attachments = ma.fields.List(ma.fields.Nested(AttachmentSchema))
     created_at = LocalDateTime()
     submitted_at = LocalDateTime(allow_none=True)
-    timeline = ma.fields.List(ma.fields.Nested(TimelineSchema), attribute="events")
+    timeline = ma.fields.List(ma.fields.Nested(HardshipTimelineSchema), attribute="events")
 
 
 class FileSchema(ma.Schema):

@@ -20,6 +20,7 @@ from flask_smorest.fields import Upload as UploadField
 
 from backend.activities.queries import cover_readable_by
 from backend.announcements.queries import attachment_readable_by
+from backend.care.queries import visit_photo_readable_by
 from backend.errors import NotFound
 from backend.extensions import db, limiter
 from backend.members.models import Member
@@ -98,6 +99,8 @@ def readable_upload(upload_id: int, member: Member | None) -> Upload:
     if upload.is_owned_by(member) or attachment_readable_by(upload.id, member):
         return upload
     if cover_readable_by(upload.id, member):
+        return upload
+    if visit_photo_readable_by(upload.id, member):  # photos staff took of a visit to this member
         return upload
     raise NotFound()
 

@@ -63,6 +63,7 @@ def _build_world(app: Any, client: Any, emu: Any) -> World:
         ids.update(_domain_objects(app, member_id, union.group_a, admin_id))
         ids["roster_import"] = _roster_import(chair_a)
         ids.update(_hardship_objects(member_id, union.group_a))
+        ids.update(_care_objects(member_id, union.group_a, admin_id))
     return World(
         ids=ids,
         tokens={MEMBER: member_token, OTHER: other_token},
@@ -162,6 +163,52 @@ def _hardship_objects(member_id: int, group_id: int) -> dict[str, int]:
         return {"hardship": application.id, "hardship_upload": upload.id, "hardship_file": file.id}
 
 
+def _care_objects(member_id: int, group_id: int, admin_id: int) -> dict[str, int]:
+    """The member's care request and a visit to them (group A), and a campaign for group A."""
+    from datetime import date
+    from io import BytesIO
+
+    from backend.care.campaigns import create_campaign
+    from backend.care.models import CareCategory, CareRequest, RequestStatus
+    from backend.care.visits import VisitDraft, record_visit
+    from backend.members.models import Group, Member
+    from backend.uploads.operations import store_upload
+    from backend.uploads.storage import staged_uploads
+    from tests.factories import PDF
+
+    files = [(BytesIO(PDF), "证明.pdf"), (BytesIO(PDF), "走访.pdf")]
+    with staged_uploads(files) as (proof, photo), unit_of_work():
+        admin, member = db.session.get(Staff, admin_id), db.session.get(Member, member_id)
+        request = CareRequest(
+            member=member,
+            category=CareCategory.hospitalization,
+            description="住院",
+            occurred_on=date(2026, 5, 1),
+            status=RequestStatus.submitted,
+        )
+        db.session.add(request)
+        request.attachments = [store_upload(proof, member=member, attach=True)]
+        draft = VisitDraft(member, CareCategory.birthday, date(2026, 6, 1), "李华", "蛋糕", 20000)
+        visit = record_visit(draft, staff=admin, override_reason="测试", photos=[photo])
+        campaign = create_campaign(
+            staff=admin,
+            name="春节慰问",
+            festival="春节",
+            visit_on=date(2026, 2, 1),
+            gift="米面油",
+            amount_fen=50000,
+            groups=[db.session.get(Group, group_id)],
+        )
+        db.session.flush()
+        return {
+            "care_request": request.id,
+            "care_visit": visit.id,
+            "care_campaign": campaign.id,
+            "care_file": request.attachments[0].id,
+            "care_photo": visit.photos[0].id,
+        }
+
+
 def _roster_import(staff_id: int) -> int:
     """A finished roster import that chair_a started: only they (and the admin) follow it."""
     from backend.db import utcnow
@@ -256,6 +303,23 @@ MATRIX: dict[str, tuple[str, str, dict[str, Any]]] = {
     ),
     "admin.hardship_act": ("POST", "/admin/hardship/{hardship}/first_approve", ADMIN_SCOPED),
     "admin.hardship_file_review": ("POST", "/admin/hardship/files/{hardship_file}/review", ADMIN_SCOPED),
+    "care.RequestDetail": ("GET", "/api/v1/care/requests/{care_request}", API_MEMBER_ONLY),
+    "care.Receipt": ("POST", "/api/v1/care/visits/{care_visit}/receipt", API_MEMBER_ONLY),
+    "care.Feedback": ("POST", "/api/v1/care/visits/{care_visit}/feedback", API_MEMBER_ONLY),
+    "admin.care_request": ("GET", "/admin/care/requests/{care_request}", ADMIN_SCOPED),
+    "admin.care_request_schedule": ("POST", "/admin/care/requests/{care_request}/schedule", ADMIN_SCOPED),
+    "admin.care_request_close": ("POST", "/admin/care/requests/{care_request}/close", ADMIN_SCOPED),
+    "admin.care_request_release": ("POST", "/admin/care/requests/{care_request}/release", ADMIN_SCOPED),
+    "admin.care_visit": ("GET", "/admin/care/visits/{care_visit}", ADMIN_SCOPED),
+    "admin.care_request_file": (
+        "GET",
+        "/admin/care/requests/{care_request}/files/{care_file}",
+        ADMIN_SCOPED,
+    ),
+    "admin.care_visit_photo": ("GET", "/admin/care/visits/{care_visit}/photos/{care_photo}", ADMIN_SCOPED),
+    "admin.care_campaign": ("GET", "/admin/care/campaigns/{care_campaign}", ADMIN_SCOPED),
+    "admin.care_campaign_run": ("POST", "/admin/care/campaigns/{care_campaign}/run", ADMIN_SCOPED),
+    "admin.care_campaign_done": ("POST", "/admin/care/campaigns/{care_campaign}/done", ADMIN_SCOPED),
     # A roster import is followed by whoever started it (chair_a here) and the admin, nobody else.
     "admin.roster_import_progress": ("GET", "/admin/roster/imports/{roster_import}", IMPORT_STARTER),
     "admin.roster_import_status": ("GET", "/admin/roster/imports/{roster_import}/status", IMPORT_STARTER),

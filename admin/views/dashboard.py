@@ -8,8 +8,10 @@ from flask import current_app, render_template
 
 from admin.blueprint import bp, current_staff
 from backend.announcements.today import announcements_today
+from backend.care.due import due_list
 from backend.db import utcnow
 from backend.members.queries import binding_attacks, dashboard_counts
+from backend.staff.permissions import Permission
 
 
 @bp.get("/")
@@ -25,4 +27,5 @@ def dashboard() -> Any:
         staff=staff,
         today=announcements_today(staff, now=now),  # _dashboard_announcements.html
         now=now,
+        care_due=due_list(staff) if staff.can(Permission.manage_care) else None,  # _dashboard_care.html
     )

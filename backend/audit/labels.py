@@ -9,6 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 from backend.activities.models import REGISTRATION_STATUS_LABELS
+from backend.care.models import CATEGORY_LABELS as CARE_CATEGORY_LABELS
+from backend.care.models import FREQUENCY_LABELS as CARE_FREQUENCY_LABELS
+from backend.care.models import RULE_LABELS as CARE_RULE_LABELS
 from backend.hardship.models import PAYMENT_METHOD_LABELS, TIER_LABELS
 from backend.hardship.models import STATUS_LABELS as HARDSHIP_STATUS_LABELS
 from backend.members.models import MEMBER_STATUS_LABELS
@@ -75,6 +78,17 @@ ACTION_LABELS: dict[str, str] = {
     "hardship.view": "查看困难帮扶申请",
     "hardship.view_attachment": "查看困难帮扶申请附件",
     "hardship.export": "导出困难帮扶台账",
+    "care.request_release": "关怀申请内容人工审核通过",
+    "care.request_schedule": "安排关怀走访",
+    "care.request_close": "关闭关怀申请",
+    "care.visit_record": "登记慰问走访",
+    "care.visit_override": "超出关怀标准的例外登记",
+    "care.visits_done": "批量标记慰问已送达",
+    "care.visit_receipt": "职工确认签收慰问",
+    "care.campaign_create": "新建节日慰问活动",
+    "care.campaign_run": "生成节日慰问计划",
+    "care.policy_update": "修改关怀标准",
+    "care.ledger_export": "导出慰问台账",
 }
 
 # AuditLog.object_type is the table name of the record an action touched.
@@ -88,6 +102,9 @@ OBJECT_TYPE_LABELS: dict[str, str] = {
     "hardship_applications": "困难帮扶申请",
     "hardship_standards": "困难帮扶标准",
     "hardship_files": "困难职工档案",
+    "care_requests": "关怀申请",
+    "care_visits": "慰问记录",
+    "care_campaigns": "节日慰问活动",
 }
 
 DETAIL_LABELS: dict[str, str] = {
@@ -150,6 +167,20 @@ DETAIL_LABELS: dict[str, str] = {
     "method": "发放方式",
     "outcome": "复核结果",
     "tier": "困难类型",
+    "amount": "金额（分）",
+    "category": "类别",
+    "rules": "不符合的标准",
+    "ids": "记录编号",
+    "left_out": "超标未列入的会员",
+    "values": "新标准",
+    "standard": "标准说明",
+    "max_amount_fen": "最高金额（分）",
+    "frequency": "频次",
+    "cash_allowed": "可发现金",
+    "relatives": "计入的亲属",
+    "budget_fen": "年度预算（分）",
+    "festival_cap_fen": "节日慰问每人每年上限（分）",
+    "warn_percent": "提醒比例（%）",
 }
 
 # Values of "fields" (what a change touched), as the forms call them.
@@ -171,15 +202,18 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
     "from_status": MEMBER_STATUS_LABELS,
     "to_status": MEMBER_STATUS_LABELS,
     "status": MEMBER_STATUS_LABELS,
+    "category": {**CARE_CATEGORY_LABELS, "year": "年度设置"},
+    "rules": CARE_RULE_LABELS,
+    "frequency": CARE_FREQUENCY_LABELS,
     "role": ROLE_LABELS,
     "page": {"detail": "会员详情页", "edit": "编辑会员页"},
     "proof": {"phone": "微信验证的手机号与名册一致", "awaiting_staff": "只凭姓名和工号，待工作人员确认"},
-    # Free text typed by staff passes through; these two are the codes of an account deletion.
     "registration_status": REGISTRATION_STATUS_LABELS,
     "hardship_status": HARDSHIP_STATUS_LABELS,
     "tier": TIER_LABELS,
     "method": PAYMENT_METHOD_LABELS,
     "outcome": {"keep": "保留在档", "close": "出档"},
+    # Free text typed by staff passes through; these two are the codes of an account deletion.
     "reason": {"member_request": "职工本人在小程序中注销", "wechat_cancellation": "职工在微信中取消了授权"},
 }
 

@@ -25,6 +25,8 @@ Retention rule (what ``delete_account`` erases and what it keeps):
 - **Hardship aid:** drafts and withdrawn applications are erased with their files (one still being
   handled is withdrawn first); decided ones, their payments and the household file stay with the roster
   entry for the retention period in the README (backend/hardship/privacy.py).
+- **Care:** visits (payments are financial records) and requests staff acted on are kept; requests
+  nobody acted on and the text of feedback are erased (backend/care/privacy.py says why).
 - **Audit log kept:** append-only by design (DESIGN.md); a ``member.account_deleted`` row records the
   deletion itself, with no personal data in it.
 """
@@ -38,6 +40,7 @@ import sqlalchemy as sa
 from backend.activities.privacy import export_registrations, forget_registrations
 from backend.audit.models import AuditLog
 from backend.audit.operations import record
+from backend.care.privacy import erase_care, export_care
 from backend.db import to_local
 from backend.extensions import db
 from backend.hardship.privacy import erase_for_deleted_account, export_hardship
@@ -200,6 +203,8 @@ def export_personal_data(account: WechatAccount) -> dict[str, Any]:
         data["activity_registrations"] = export_registrations(member)
     if member is not None:
         data.update(export_hardship(member))
+    if member is not None:
+        data["care"] = export_care(member)
     record(
         "member.data_exported", member_id=member.id if member else None, target=member, account_id=account.id
     )
@@ -218,6 +223,7 @@ def delete_account(account: WechatAccount, *, reason: str = "member_request") ->
         erase_for_deleted_account(member)
         db.session.execute(sa.delete(Notification).where(Notification.member_id == member.id))
         forget_registrations(member)
+        erase_care(member)
         unattached = sa.select(Upload).where(Upload.member_id == member.id, Upload.attached_at.is_(None))
         for upload in db.session.scalars(unattached).all():
             delete_upload(upload)

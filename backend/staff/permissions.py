@@ -40,6 +40,9 @@ class Permission(enum.StrEnum):
     disburse_hardship = "disburse_hardship"
     manage_hardship_standards = "manage_hardship_standards"
     export_hardship_ledger = "export_hardship_ledger"
+    manage_care = "manage_care"
+    record_care_visits = "record_care_visits"
+    manage_care_policy = "manage_care_policy"
 
     @property
     def label(self) -> str:
@@ -61,6 +64,9 @@ PERMISSION_LABELS: dict[Permission, str] = {
     Permission.disburse_hardship: "困难帮扶发放",
     Permission.manage_hardship_standards: "设置帮扶标准与资金",
     Permission.export_hardship_ledger: "导出帮扶台账",
+    Permission.manage_care: "关怀慰问管理",
+    Permission.record_care_visits: "登记慰问走访",
+    Permission.manage_care_policy: "设置关怀标准",
 }
 
 _OFFICER = frozenset(
@@ -73,6 +79,8 @@ _OFFICER = frozenset(
         Permission.manage_activities,
         Permission.review_hardship,
         Permission.disburse_hardship,
+        Permission.manage_care,
+        Permission.record_care_visits,
     }
 )
 
@@ -83,7 +91,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.admin: frozenset(Permission),
     Role.chair: frozenset(Permission) - {Permission.manage_staff},
     Role.officer: _OFFICER,
-    Role.group_leader: frozenset({Permission.view_members}),
+    Role.group_leader: frozenset({Permission.view_members, Permission.record_care_visits}),
 }
 
 

@@ -110,6 +110,7 @@ class World:
     activity_id: int = 0
     hardship_id: int = 0
     hardship_upload_id: int = 0
+    care: dict[str, int] = field(default_factory=dict)
 
 
 MEMBER_NAMES = ["王建华", "李秀英", "张伟", "刘芳", "陈志强", "杨静", "赵海燕", "黄晓东", "周磊", "吴娟"]
@@ -214,8 +215,10 @@ def seed_world(app: Flask, emulator_url: str, extra_members: int = 0) -> World:
 
     activity_id = seed_activity(app, admin_id, member_id)
     hardship_id, hardship_upload_id = seed_hardship(app, admin_id, bound_no, members_for_file=names[4])
+    care = seed_care(app, admin_id, member_id, union.branch_a)
     return World(
         activity_id=activity_id,
+        care=care,
         admin_username="zhangmin",
         officer_id=officer_id,
         branch_a=union.branch_a,
@@ -275,6 +278,48 @@ def seed_hardship(app: Flask, admin_id: int, employee_no: str, members_for_file:
         return application.id, upload.id
 
 
+def seed_care(app: Flask, admin_id: int, member_id: int, branch_id: int) -> dict[str, int]:
+    """The Anhui 2018 policy, a request, a visit with an override, a campaign run once."""
+    from io import BytesIO
+
+    from backend.care.campaigns import create_campaign, run_campaign
+    from backend.care.models import CareCategory, CareRequest, ContentState
+    from backend.care.visits import VisitDraft, record_visit
+    from backend.members.models import Member
+    from backend.uploads.operations import store_upload
+    from backend.uploads.storage import staged_uploads
+    from tests.care_helpers import YEAR, set_policy
+
+    files = [(BytesIO(PDF), "住院证明.pdf"), (BytesIO(png_bytes((40, 30))), "走访照片.png")]
+    with app.app_context(), staged_uploads(files) as (proof, photo), unit_of_work():
+        set_policy(YEAR, budgets={CareCategory.festival: 20000, CareCategory.birthday: 3000})
+        admin, member = db.session.get(Staff, admin_id), db.session.get(Member, member_id)
+        request = CareRequest(
+            member=member,
+            category=CareCategory.hospitalization,
+            description="因骨折住院，需要工会关心",
+            occurred_on=date(YEAR, 5, 2),
+            content_state=ContentState.held,
+        )
+        db.session.add(request)
+        request.attachments = [store_upload(proof, member=member, attach=True)]
+        draft = VisitDraft(member, CareCategory.birthday, date(YEAR, 6, 1), "李华、王强", "生日蛋糕", 40000)
+        visit = record_visit(draft, staff=admin, override_reason="工会委员会研究同意", photos=[photo])
+        campaign = create_campaign(
+            staff=admin,
+            name=f"{YEAR}年春节慰问",
+            festival="春节",
+            visit_on=date(YEAR, 2, 1),
+            gift="米面油",
+            amount_fen=80000,
+            groups=[db.session.get(Group, branch_id)],
+        )
+        run_campaign(campaign, staff=admin)
+        db.session.flush()
+        ids = {"request": request.id, "visit": visit.id, "campaign": campaign.id, "member": member.id}
+        return {**ids, "file": request.attachments[0].id, "photo": visit.photos[0].id}
+
+
 # --- the pages ---------------------------------------------------------------------------------------
 
 Builder = Callable[[World], str]
@@ -322,6 +367,18 @@ PAGES: dict[str, Builder] = {
     "admin.hardship_files": lambda w: url_for("admin.hardship_files"),
     "admin.change_password": lambda w: url_for("admin.change_password"),
     **ACTIVITY_PAGES,
+    "admin.care_visits": lambda w: url_for("admin.care_visits"),
+    "admin.care_visit": lambda w: url_for("admin.care_visit", visit_id=w.care["visit"]),
+    "admin.care_visit_new": lambda w: url_for("admin.care_visit_new", member_id=w.care["member"]),
+    "admin.care_requests": lambda w: url_for("admin.care_requests"),
+    "admin.care_request": lambda w: url_for("admin.care_request", request_id=w.care["request"]),
+    "admin.care_campaigns": lambda w: url_for("admin.care_campaigns"),
+    "admin.care_campaign_new": lambda w: url_for("admin.care_campaign_new"),
+    "admin.care_campaign": lambda w: url_for("admin.care_campaign", campaign_id=w.care["campaign"]),
+    "admin.care_policy": lambda w: url_for("admin.care_policy", year=2026),
+    "admin.care_policy_edit": lambda w: url_for("admin.care_policy_edit", year=2026, category="festival"),
+    "admin.care_policy_year": lambda w: url_for("admin.care_policy_year", year=2026),
+    "admin.care_figures": lambda w: url_for("admin.care_figures", year=2026),
 }
 
 # GET endpoints that answer a file, not a page: the walk checks only that each answers 200 (and is not HTML).
@@ -333,6 +390,13 @@ DOWNLOADS: dict[str, Builder] = {
     ),
     "admin.members_export": lambda w: url_for("admin.members_export"),
     "admin.audit_export": lambda w: url_for("admin.audit_export"),
+    "admin.care_ledger": lambda w: url_for("admin.care_ledger", year=2026),
+    "admin.care_visit_photo": lambda w: url_for(
+        "admin.care_visit_photo", visit_id=w.care["visit"], upload_id=w.care["photo"]
+    ),
+    "admin.care_request_file": lambda w: url_for(
+        "admin.care_request_file", request_id=w.care["request"], upload_id=w.care["file"]
+    ),
     "admin.announcement_attachment": lambda w: url_for(
         "admin.announcement_attachment", announcement_id=w.draft_id, upload_id=w.draft_attachment_id
     ),

@@ -12,6 +12,7 @@ from webargs.flaskparser import FlaskParser
 from backend import create_app
 from backend.activities.models import Activity
 from backend.announcements.models import Announcement
+from backend.care.models import CareRequest, CareVisit
 from backend.extensions import db
 from backend.http_errors import CJK, _translate, field_message
 from backend.notifications.models import Notification
@@ -170,6 +171,9 @@ def test_no_field_error_from_any_endpoint_is_in_english(app, client, emu):
             "activity_id": db.session.scalar(sa.select(sa.func.min(Activity.id))),
             # No hardship application in this world: any id reaches the route's checks (404 or 422).
             "application_id": 1,
+            # care: the member's own where there is one, else an id answered 404
+            "request_id": db.session.scalar(sa.select(sa.func.min(CareRequest.id))) or 1,
+            "visit_id": db.session.scalar(sa.select(sa.func.min(CareVisit.id))) or 1,
         }
     seen: dict[str, str] = {}
 

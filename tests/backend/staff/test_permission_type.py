@@ -33,12 +33,13 @@ def test_roles_grant_only_permissions():
 def test_only_the_admin_manages_staff_and_only_admin_and_chair_read_the_log():
     assert [r for r in Role if Permission.manage_staff in ROLE_PERMISSIONS[r]] == [Role.admin]
     assert [r for r in Role if Permission.view_audit_log in ROLE_PERMISSIONS[r]] == [Role.admin, Role.chair]
-    assert ROLE_PERMISSIONS[Role.group_leader] == {Permission.view_members}
+    # DESIGN.md: group leaders view members and record care visits in their own group.
+    assert ROLE_PERMISSIONS[Role.group_leader] == {Permission.view_members, Permission.record_care_visits}
 
 
 def test_role_summaries_list_each_role_with_its_labels():
     summaries = dict(role_summaries())
-    assert summaries["工会小组长"] == ["查看会员"]
+    assert summaries["工会小组长"] == sorted(["查看会员", "登记慰问走访"])
     assert "管理后台账号" in summaries["系统管理员"] and "管理后台账号" not in summaries["工会主席"]
 
 

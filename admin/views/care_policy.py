@@ -1,0 +1,198 @@
+"""关怀标准 (the yearly policy table with its history), care figures with charts, and the care ledger."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from io import BytesIO
+from typing import Any
+
+from flask import Response, abort, flash, redirect, render_template, request, send_file, url_for
+
+from admin.blueprint import bp, current_staff, permission_required, post_action, save_form
+from admin.charts import share_chart
+from admin.views.care_forms import PolicyRuleForm, PolicyYearForm, fen, yuan_text
+from backend.audit.operations import record
+from backend.care.figures import LEDGER_HEADER, by_category, by_group, ledger_rows
+from backend.care.models import CATEGORY_LABELS, CareCategory, Frequency
+from backend.care.policy import policy_year, rules_for
+from backend.care.policy_editing import (
+    change_text,
+    copy_year,
+    policy_history,
+    require_policy_editor,
+    save_rule,
+    save_year,
+)
+from backend.db import SHANGHAI, parse_id, unit_of_work
+from backend.errors import PermissionDenied
+from backend.members.queries import group_for_staff, group_tree
+from backend.spreadsheets import xlsx_bytes
+from backend.staff.permissions import Permission
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _year() -> int:
+    this_year = datetime.now(SHANGHAI).year
+    year = request.args.get("year", this_year, type=int) or this_year
+    return min(max(year, 2000), 2100)
+
+
+def _editor() -> None:
+    try:
+        require_policy_editor(current_staff())
+    except PermissionDenied:
+        abort(403)
+
+
+@bp.get("/care/policy")
+@permission_required(Permission.record_care_visits)
+def care_policy() -> Any:
+    year = _year()
+    staff = current_staff()
+    can_edit = staff.can(Permission.manage_care_policy) and staff.holds_whole_union
+    return render_template(
+        "admin/care/policy.html",
+        year=year,
+        rules=rules_for(year),
+        settings=policy_year(year),
+        categories=list(CareCategory),
+        labels=CATEGORY_LABELS,
+        history=policy_history(year),
+        can_edit=can_edit,
+        change_text=change_text,
+    )
+
+
+@bp.route("/care/policy/edit", methods=["GET", "POST"])
+@permission_required(Permission.manage_care_policy)
+def care_policy_edit() -> Any:
+    _editor()
+    year, category = _year(), request.args.get("category", "")
+    if category not in CareCategory.__members__:
+        abort(404)
+    rule = rules_for(year).get(CareCategory(category))
+    form = PolicyRuleForm(obj=rule) if request.method == "GET" and rule else PolicyRuleForm()
+    if request.method == "GET" and rule:
+        form.max_amount.data, form.budget.data = yuan_text(rule.max_amount_fen), yuan_text(rule.budget_fen)
+        form.frequency.data = rule.frequency.value
+    result = save_form(form, lambda: _save_rule(year, CareCategory(category), form))
+    if result.saved:
+        flash("关怀标准已保存，修改记录可在下方查看", "success")
+        return redirect(url_for("admin.care_policy", year=year))
+    page = render_template(
+        "admin/care/policy_form.html", form=form, year=year, label=CATEGORY_LABELS[category]
+    )
+    return page, result.status
+
+
+def _save_rule(year: int, category: CareCategory, form: PolicyRuleForm) -> Any:
+    return save_rule(
+        year,
+        category,
+        staff=current_staff(),
+        standard=form.standard.data or "",
+        max_amount_fen=fen(form.max_amount.data) or 0,
+        frequency=Frequency(form.frequency.data),
+        cash_allowed=form.cash_allowed.data,
+        relatives=form.relatives.data or "",
+        budget_fen=fen(form.budget.data),
+    )
+
+
+@bp.route("/care/policy/year", methods=["GET", "POST"])
+@permission_required(Permission.manage_care_policy)
+def care_policy_year() -> Any:
+    _editor()
+    year, settings = _year(), policy_year(_year())
+    form = PolicyYearForm()
+    if request.method == "GET" and settings is not None:
+        form.festival_cap.data = yuan_text(settings.festival_cap_fen)
+        form.warn_percent.data = settings.festival_warn_percent
+    result = save_form(
+        form,
+        lambda: save_year(
+            year,
+            festival_cap_fen=fen(form.festival_cap.data),
+            warn_percent=form.warn_percent.data,
+            staff=current_staff(),
+        ),
+    )
+    if result.saved:
+        flash("年度设置已保存", "success")
+        return redirect(url_for("admin.care_policy", year=year))
+    return render_template("admin/care/policy_year.html", form=form, year=year), result.status
+
+
+@bp.post("/care/policy/copy")
+@permission_required(Permission.manage_care_policy)
+def care_policy_copy() -> Any:
+    year = _year()
+    return post_action(
+        lambda: copy_year(year - 1, year, staff=current_staff()),
+        success=lambda n: (
+            f"已从 {year - 1} 年度复制 {n} 类标准" if n else (f"{year - 1} 年度没有标准可复制", "error")
+        ),
+        redirect_to=url_for("admin.care_policy", year=year),
+        errors=(PermissionDenied,),
+    )
+
+
+# --- figures and the ledger -----------------------------------------------------------------------------
+
+
+def _period() -> tuple[date, date]:
+    year = _year()
+    try:
+        start = date.fromisoformat(request.args.get("start") or f"{year}-01-01")
+        end = date.fromisoformat(request.args.get("end") or f"{year}-12-31")
+    except ValueError:
+        start, end = date(year, 1, 1), date(year, 12, 31)
+    return (start, end) if start <= end else (end, start)
+
+
+@bp.get("/care/figures")
+@permission_required(Permission.manage_care)
+def care_figures() -> Any:
+    staff = current_staff()
+    start, end = _period()
+    group_id = parse_id(request.args.get("group_id"))
+    group = group_for_staff(group_id, staff) if group_id else None
+    categories = by_category(staff, start, end, group)
+    groups = by_group(staff, start, end, group)
+    return render_template(
+        "admin/care/figures.html",
+        start=start,
+        end=end,
+        group=group or staff.scope,
+        tree=group_tree(staff.scope),
+        categories=categories,
+        groups=groups,
+        budget_chart=share_chart(
+            [(c.label, c.budget_share, f"{round(c.budget_share * 100)}%") for c in categories if c.budget_fen]
+        ),
+        confirm_chart=share_chart([(g.label, g.confirm_rate, g.confirm_percent) for g in groups if g.visits]),
+    )
+
+
+@bp.get("/care/ledger.xlsx")
+@permission_required(Permission.manage_care)
+def care_ledger() -> Any:
+    staff = current_staff()
+    start, end = _period()
+    with unit_of_work():
+        rows = list(ledger_rows(staff, start, end))
+        record(
+            "care.ledger_export",
+            staff=staff,
+            rows=len(rows),
+            date_from=start.isoformat(),
+            date_to=end.isoformat(),
+        )
+    data = xlsx_bytes(
+        "慰问台账", LEDGER_HEADER, rows, widths=(8, 10, 10, 24, 10, 12, 14, 16, 10, 6, 20, 18, 6, 20, 14)
+    )
+    response: Response = send_file(
+        BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=f"慰问台账-{start}-{end}.xlsx"
+    )
+    return response

@@ -1,0 +1,152 @@
+"""Care figures for the admin: visits by category and by group for a period, spent against each budget,
+the confirmation (电子签收) rate and the average rating; and the care ledger (xlsx)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+
+from backend.care.models import CATEGORY_LABELS, CareCategory, CareVisit, VisitStatus, yuan
+from backend.care.policy import rules_for
+from backend.db import to_local
+from backend.extensions import db
+from backend.members.models import Group, Member
+from backend.members.queries import group_display_path
+from backend.staff.models import Staff
+
+
+@dataclass(frozen=True)
+class Line:
+    label: str
+    visits: int
+    spent_fen: int
+    confirmed: int
+    rating_sum: int
+    rated: int
+    budget_fen: int | None = None
+
+    @property
+    def confirm_rate(self) -> float:
+        return self.confirmed / self.visits if self.visits else 0.0
+
+    @property
+    def confirm_percent(self) -> str:
+        return f"{round(self.confirm_rate * 100)}%" if self.visits else "—"
+
+    @property
+    def average_rating(self) -> str:
+        return f"{self.rating_sum / self.rated:.1f}" if self.rated else "—"
+
+    @property
+    def spent_yuan(self) -> str:
+        return yuan(self.spent_fen)
+
+    @property
+    def budget_yuan(self) -> str:
+        return yuan(self.budget_fen)
+
+    @property
+    def budget_share(self) -> float:
+        return min(self.spent_fen / self.budget_fen, 1.0) if self.budget_fen else 0.0
+
+
+def _columns() -> list[Any]:
+    return [
+        sa.func.count(CareVisit.id),
+        sa.func.coalesce(sa.func.sum(CareVisit.amount_fen), 0),
+        sa.func.count(CareVisit.received_at),
+        sa.func.coalesce(sa.func.sum(CareVisit.rating), 0),
+        sa.func.count(CareVisit.rating),
+    ]
+
+
+def _base(staff: Staff, start: date, end: date, group: Group | None) -> sa.Select[Any]:
+    scope = group or staff.scope
+    subtree = sa.select(Group.id).where(Group.path.startswith(scope.path))
+    return (
+        sa.select(*_columns())
+        .join(Member, Member.id == CareVisit.member_id)
+        .where(
+            staff.scope_filter(Member.group_id),
+            CareVisit.group_id.in_(subtree),
+            CareVisit.status == VisitStatus.done,
+            CareVisit.visited_on.between(start, end),
+        )
+    )
+
+
+def by_category(staff: Staff, start: date, end: date, group: Group | None = None) -> list[Line]:
+    query = _base(staff, start, end, group).add_columns(CareVisit.category).group_by(CareVisit.category)
+    rows = {row[-1]: list(row[:-1]) for row in db.session.execute(query)}
+    rules = rules_for(start.year)
+    lines = []
+    for category in CareCategory:
+        counts = rows.get(category, [0, 0, 0, 0, 0])
+        rule = rules.get(category)
+        if not counts[0] and rule is None:
+            continue
+        lines.append(
+            Line(CATEGORY_LABELS[category.value], *counts, budget_fen=rule.budget_fen if rule else None)
+        )
+    return lines
+
+
+def by_group(staff: Staff, start: date, end: date, group: Group | None = None) -> list[Line]:
+    """One line for each group directly below the chosen one (its subtree's visits)."""
+    parent = group or staff.scope
+    lines = []
+    for child in sorted(parent.children, key=lambda g: (g.sort_order, g.id)):
+        counts = db.session.execute(_base(staff, start, end, child)).one()
+        lines.append(Line(child.name, *counts))
+    return lines
+
+
+LEDGER_HEADER = (
+    "编号",
+    "姓名",
+    "工号",
+    "组织",
+    "类别",
+    "走访日期",
+    "走访人",
+    "慰问品",
+    "金额（元）",
+    "现金",
+    "例外原因",
+    "签收时间",
+    "评分",
+    "评价",
+    "活动",
+)
+
+
+def ledger_rows(staff: Staff, start: date, end: date) -> Iterator[list[Any]]:
+    query = (
+        sa.select(CareVisit)
+        .join(Member, Member.id == CareVisit.member_id)
+        .where(staff.scope_filter(Member.group_id), CareVisit.visited_on.between(start, end))
+        .order_by(CareVisit.visited_on, CareVisit.id)
+    )
+    for visit in db.session.scalars(query):
+        received = to_local(visit.received_at)
+        yield [
+            visit.id,
+            visit.member.name,
+            visit.member.employee_no,
+            group_display_path(visit.group),
+            visit.category_label,
+            visit.visited_on,
+            visit.visitors,
+            visit.gift,
+            visit.amount_fen / 100,
+            "是" if visit.is_cash else "否",
+            visit.override_reason,
+            received.replace(tzinfo=None) if received else "未签收",
+            visit.rating or "",
+            visit.comment,
+            visit.campaign.name if visit.campaign else "",
+        ]
