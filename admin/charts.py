@@ -88,42 +88,12 @@ def read_rate_chart(rows: Sequence[FigureRow]) -> Chart | None:
     )
 
 
-def rate_chart(lines: Sequence[tuple[str, float, str]]) -> Chart | None:
-    """One bar per (label, rate 0…1, tooltip): the activities' participation by group."""
-    if not lines:
-        return None
-    bars = [
-        Bar(
-            label=_shorten(label.split(" / ")[-1], LABEL_CHARS),
-            title=title,
-            y=TOP + n * ROW,
-            label_x=LABEL_X,
-            width=round(BAR_MAX * min(rate, 1.0), 1),
-            percent=f"{rate * 100:.1f}%",
-            subtotal=False,
-        )
-        for n, (label, rate, title) in enumerate(lines)
-    ]
-    axis_y = TOP + len(lines) * ROW
-    ticks = [(BAR_X + BAR_MAX * share, f"{int(share * 100)}%") for share in (0, 0.5, 1)]
-    return Chart(
-        width=WIDTH,
-        height=axis_y + AXIS,
-        bar_x=BAR_X,
-        bar_max=BAR_MAX,
-        bar_height=BAR_HEIGHT,
-        label_right=LABEL_WIDTH,
-        axis_y=axis_y,
-        ticks=ticks,
-        bars=bars,
-    )
-
-
-# --- care figures (admin/views/care_policy.py) ------------------------------------------------------------
+# --- shares: activity participation by group, care budgets and confirmations --------------------------
 
 
 def share_chart(items: Sequence[tuple[str, float, str]]) -> Chart | None:
-    """One bar per (label, share 0…1, text shown beside the bar); None with nothing to draw."""
+    """One bar per (label, share 0…1, text shown beside the bar); None with nothing to draw.
+    Used by the activity figures (participation by group) and the care figures (budget, confirmations)."""
     if not items:
         return None
     bars = [

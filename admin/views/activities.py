@@ -19,7 +19,7 @@ from admin.blueprint import (
     post_action,
     save_form,
 )
-from admin.charts import rate_chart
+from admin.charts import share_chart
 from admin.forms import TO_GROUPS, EmptyForm
 from admin.views.activities_forms import ActivityForm, ReasonForm
 from backend.activities import operations
@@ -213,8 +213,8 @@ def activity_poster_image(activity_id: int) -> Any:
 def activity_figures_page(activity_id: int) -> Any:
     activity = activity_for_staff(activity_id, current_staff())
     rows, total = activity_figures(activity)
-    chart = rate_chart(
-        [(row.name, row.rate, f"{row.name}：参与率 {row.rate_percent}") for row in rows if row.members]
+    chart = share_chart(
+        [(row.name.split(" / ")[-1], row.rate, row.rate_percent) for row in rows if row.members]
     )
     return render_template(
         "admin/activities/figures.html", activity=activity, rows=rows, total=total, chart=chart
