@@ -219,6 +219,11 @@ class StaffEditForm(Form):
     role = SelectField("角色", choices=ROLE_CHOICES, validators=[DataRequired("请选择角色")])
     scope_group_id = GroupSelectField("负责范围", validators=[DataRequired("请选择负责范围")])
     is_enabled = BooleanField("启用（取消勾选即停用，该账号会立即退出登录）")
+    member_employee_no = StringField(
+        "本人工号（选填）",
+        validators=[Optional(), Length(max=50)],
+        description="使用这个账号的人在会员名册里的工号。填写后，这个账号不能审批本人的困难帮扶申请；留空即不对应",
+    )
     # Set by the page that asks "确定停用…吗？": the second submission of the same form says yes.
     confirm_disable = HiddenField()
 

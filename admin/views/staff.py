@@ -94,7 +94,7 @@ def _saved_message(account: Staff, was_enabled: bool) -> str:
 def staff_edit(staff_id: int) -> Any:
     me = current_staff()
     account = staff_for_admin(staff_id, me)
-    form = StaffEditForm(obj=account)
+    form = StaffEditForm(obj=account, member_employee_no=account.member.employee_no if account.member else "")
     form.scope_group_id.choices = _scope_choices()
     if _disabling_unconfirmed(form, account):
         form.confirm_disable.data = CONFIRMED  # the same form, sent again from the question, says yes
@@ -116,6 +116,7 @@ def _update(account: Staff, form: StaffEditForm, me: Staff) -> Staff:
         scope=group_for_staff(form.scope_group_id.data, me),
         is_enabled=bool(form.is_enabled.data),
         by=me,
+        member_employee_no=form.member_employee_no.data or "",
     )
 
 

@@ -194,6 +194,7 @@ FIELD_LABELS: dict[str, str] = {
     "role": "角色",
     "scope_group_id": "负责范围",
     "is_enabled": "启用状态",
+    "member_id": "本人工号",
 }
 
 

@@ -35,6 +35,7 @@ class Staff(UserMixin, db.Model):
     member_id: Mapped[int | None] = mapped_column(sa.ForeignKey("members.id"), unique=True)
 
     scope: Mapped[Group] = relationship()
+    member: Mapped[Member | None] = relationship()
 
     # Flask-Login
     @property

@@ -9,7 +9,7 @@ from backend.audit.operations import record
 from backend.db import utcnow
 from backend.errors import DuplicateUsername, NotFound, ValidationFailed
 from backend.extensions import db
-from backend.members.models import Group
+from backend.members.models import Group, Member
 from backend.staff.models import Role, Staff
 from backend.staff.permissions import Permission
 
@@ -46,21 +46,29 @@ def create_staff(
 
 
 def update_staff(
-    staff: Staff, *, display_name: str, role: Role, scope: Group, is_enabled: bool, by: Staff
+    staff: Staff,
+    *,
+    display_name: str,
+    role: Role,
+    scope: Group,
+    is_enabled: bool,
+    by: Staff,
+    member_employee_no: str | None = None,
 ) -> Staff:
+    """``member_employee_no``: the 工号 of the roster member who uses this account ("" to unlink, None to
+    leave as it is); a linked account cannot decide its owner's own hardship application."""
     _require_admin(by)
     if staff.id == by.id and (not is_enabled or role != Role.admin):
         raise ValidationFailed(errors={"role": ["不能停用自己的账号或取消自己的管理员身份"]})
-    changes = {
-        field: value
-        for field, value in {
-            "display_name": display_name.strip(),
-            "role": role,
-            "scope_group_id": scope.id,
-            "is_enabled": is_enabled,
-        }.items()
-        if getattr(staff, field) != value
+    wanted = {
+        "display_name": display_name.strip(),
+        "role": role,
+        "scope_group_id": scope.id,
+        "is_enabled": is_enabled,
     }
+    if member_employee_no is not None:
+        wanted["member_id"] = _member_for_staff(staff, member_employee_no.strip())
+    changes = {field: value for field, value in wanted.items() if getattr(staff, field) != value}
     for field, value in changes.items():
         setattr(staff, field, value)
     if "is_enabled" in changes or "role" in changes or "scope_group_id" in changes:
@@ -69,6 +77,21 @@ def update_staff(
     if changes:
         record("staff.update", staff=by, target=staff, fields=sorted(changes))
     return staff
+
+
+def _member_for_staff(staff: Staff, employee_no: str) -> int | None:
+    """The id of the roster member with this 工号, if no other staff account is linked to them."""
+    if not employee_no:
+        return None
+    member_id = db.session.scalar(sa.select(Member.id).where(Member.employee_no == employee_no))
+    if member_id is None:
+        raise ValidationFailed(errors={"member_employee_no": ["名册里没有这个工号"]})
+    taken = db.session.scalar(
+        sa.select(Staff.username).where(Staff.member_id == member_id, Staff.id != staff.id)
+    )
+    if taken:
+        raise ValidationFailed(errors={"member_employee_no": [f"这个工号已对应后台账号 {taken}"]})
+    return member_id
 
 
 def set_password(staff: Staff, password: str, *, by: Staff) -> Staff:

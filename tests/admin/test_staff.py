@@ -5,10 +5,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from backend.audit.models import AuditLog
+from backend.db import unit_of_work
 from backend.extensions import db
 from backend.staff.models import Role, Staff
 from tests.admin.conftest import html, post
-from tests.factories import count, get, make_staff, staff_login
+from tests.factories import count, get, make_member, make_staff, staff_login
 
 
 def staff_data(union, **overrides):
@@ -136,3 +137,33 @@ def test_other_edits_do_not_ask(app, client, union, login_as):
     response = post(client, f"/admin/staff/{victim}/edit", data)
     assert response.status_code == 302 and "账号已保存" in html(client.get(response.headers["Location"]))
     assert get(app, Staff, victim).display_name == "新名字"
+
+
+def test_the_edit_page_links_an_account_to_its_member_and_checks_the_employee_number(
+    app, client, union, login_as
+):
+    """Separation of duties needs to know who a staff account is: the admin sets it on the edit page."""
+    officer = make_staff(app, Role.officer, union.branch_a, username="lin")
+    make_member(app, union.group_a, name="林干事", employee_no="E777")
+    taken_member = make_member(app, union.group_a, name="别人", employee_no="E888")
+    other = make_staff(app, Role.officer, union.branch_a, username="other")
+    with app.app_context(), unit_of_work():
+        db.session.get(Staff, other).member_id = taken_member
+    login_as(Role.admin, union.root)
+    data = {"display_name": "林干事", "role": "officer", "scope_group_id": union.branch_a, "is_enabled": "y"}
+
+    unknown = post(client, f"/admin/staff/{officer}/edit", {**data, "member_employee_no": "E000"})
+    assert unknown.status_code == 422 and "名册里没有这个工号" in html(unknown)
+    taken = post(client, f"/admin/staff/{officer}/edit", {**data, "member_employee_no": "E888"})
+    assert taken.status_code == 422 and "这个工号已对应后台账号 other" in html(taken)
+    assert get(app, Staff, officer).member_id is None
+
+    assert (
+        post(client, f"/admin/staff/{officer}/edit", {**data, "member_employee_no": "E777"}).status_code
+        == 302
+    )
+    assert 'value="E777"' in html(client.get(f"/admin/staff/{officer}/edit"))
+    assert get(app, Staff, officer).member_id is not None
+    assert count(app, AuditLog, AuditLog.action == "staff.update") == 1
+    assert post(client, f"/admin/staff/{officer}/edit", {**data, "member_employee_no": ""}).status_code == 302
+    assert get(app, Staff, officer).member_id is None
