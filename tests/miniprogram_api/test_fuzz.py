@@ -124,7 +124,7 @@ def test_no_malformed_body_or_header_gets_a_5xx(world):
     assert any(op.multipart for op in ops) and any(op.headers for op in ops), [op.path for op in ops]
     callers = ["none", "nonsense"] + ["unbound"] * 3 + ["member"] * 7
 
-    @settings(FUZZ_SETTINGS, max_examples=110 * len(ops))
+    @settings(FUZZ_SETTINGS, max_examples=200 * len(ops))
     @given(data=st.data())
     def check(data: st.DataObject) -> None:
         send_and_check(world, data.draw(requests(world, ops, callers)), defaults)
