@@ -220,10 +220,12 @@ def delete_account(account: WechatAccount, *, reason: str = "member_request") ->
     account_id = account.id
     revoke_all_tokens(account)
     if member is not None:
+        # The domains first: withdrawing an application or a registration may write a message, and
+        # the member's messages are deleted after them.
         erase_for_deleted_account(member)
-        db.session.execute(sa.delete(Notification).where(Notification.member_id == member.id))
         forget_registrations(member)
         erase_care(member)
+        db.session.execute(sa.delete(Notification).where(Notification.member_id == member.id))
         unattached = sa.select(Upload).where(Upload.member_id == member.id, Upload.attached_at.is_(None))
         for upload in db.session.scalars(unattached).all():
             delete_upload(upload)
