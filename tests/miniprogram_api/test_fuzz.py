@@ -136,9 +136,10 @@ def test_no_malformed_body_or_header_gets_a_5xx(world):
     check()
     gc.collect()  # any such buffer is reclaimed while the filter above still applies
     assert_no_upload_half_kept(world)
-    assert_reached(
-        world, ("POST", "/api/v1/uploads", "member", 201), ("POST", "/api/v1/me/binding", "member", 200)
-    )
+    # A bound member's upload is created (it gets through); whether one of the random bindings repeats
+    # the member's own name and 工号 (a 200) depends on the run, so it is not required here: the
+    # binding's answers have their own tests (tests/miniprogram_api/test_account.py, test_binding_proof.py).
+    assert_reached(world, ("POST", "/api/v1/uploads", "member", 201))
 
 
 # The 500s this fuzz once found, each as the exact request (fixed by backend/input_guard.py and a
