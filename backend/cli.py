@@ -232,19 +232,19 @@ def seed_demo(site_url: str, emulator_url: str) -> None:
 @click.argument("employee_no", required=False)
 def link_staff_member(username: str, employee_no: str | None) -> None:
     """把后台账号对应到名册里的会员本人（不填工号则取消）：这个账号不能审批本人的困难帮扶申请。"""
-    from backend.members.models import Member
+    from backend.errors import ValidationFailed
     from backend.staff.models import Staff
+    from backend.staff.operations import link_member
 
     with unit_of_work():
         staff = db.session.scalar(sa.select(Staff).where(Staff.username == username))
         if staff is None:
             raise click.BadParameter(f"没有登录名为 {username} 的后台账号", param_hint="USERNAME")
-        member = None
-        if employee_no:
-            member = db.session.scalar(sa.select(Member).where(Member.employee_no == employee_no))
-            if member is None:
-                raise click.BadParameter(f"名册里没有工号 {employee_no}", param_hint="EMPLOYEE_NO")
-        staff.member_id = member.id if member else None
+        try:
+            link_member(staff, employee_no or "", by=None)
+        except ValidationFailed as exc:
+            message = "；".join(m for messages in (exc.errors or {}).values() for m in messages)
+            raise click.BadParameter(message, param_hint="EMPLOYEE_NO") from exc
     click.echo(
         f"已将 {username} 对应到工号 {employee_no}" if employee_no else f"已取消 {username} 与会员的对应"
     )

@@ -79,6 +79,19 @@ def update_staff(
     return staff
 
 
+def link_member(staff: Staff, employee_no: str, *, by: Staff | None) -> Staff:
+    """Ties the account to the roster member with this 工号 ("" unties it): `flask link-staff-member`.
+    The admin's edit page does the same through ``update_staff``. `by` is None from the shell."""
+    if by is not None:
+        _require_admin(by)
+    member_id = _member_for_staff(staff, employee_no.strip())
+    if staff.member_id != member_id:
+        staff.member_id = member_id
+        db.session.flush()
+        record("staff.update", staff=by, target=staff, fields=["member_id"])
+    return staff
+
+
 def _member_for_staff(staff: Staff, employee_no: str) -> int | None:
     """The id of the roster member with this 工号, if no other staff account is linked to them."""
     if not employee_no:

@@ -167,3 +167,19 @@ def test_the_edit_page_links_an_account_to_its_member_and_checks_the_employee_nu
     assert count(app, AuditLog, AuditLog.action == "staff.update") == 1
     assert post(client, f"/admin/staff/{officer}/edit", {**data, "member_employee_no": ""}).status_code == 302
     assert get(app, Staff, officer).member_id is None
+
+
+def test_link_staff_member_command_shares_the_edit_pages_checks(app, union):
+    make_staff(app, Role.officer, union.branch_a, username="lin")
+    taken_member = make_member(app, union.group_a, employee_no="E888")
+    other = make_staff(app, Role.officer, union.branch_a, username="other")
+    with app.app_context(), unit_of_work():
+        db.session.get(Staff, other).member_id = taken_member
+    runner = app.test_cli_runner()
+    taken = runner.invoke(args=["link-staff-member", "lin", "E888"])
+    assert taken.exit_code != 0 and "这个工号已对应后台账号 other" in taken.output
+    unknown = runner.invoke(args=["link-staff-member", "lin", "E000"])
+    assert unknown.exit_code != 0 and "名册里没有这个工号" in unknown.output
+    make_member(app, union.group_a, employee_no="E777")
+    assert runner.invoke(args=["link-staff-member", "lin", "E777"]).exit_code == 0
+    assert count(app, AuditLog, AuditLog.action == "staff.update") == 1
