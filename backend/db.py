@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,6 +39,11 @@ def parse_id(text: str | None) -> int | None:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def today() -> date:
+    """Today's date where the union is (Asia/Shanghai), whatever the server's own time zone."""
+    return utcnow().astimezone(SHANGHAI).date()
 
 
 def to_local(value: datetime | None) -> datetime | None:

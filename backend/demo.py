@@ -171,7 +171,8 @@ def _activities(chair: Staff) -> None:
     from datetime import timedelta
 
     from backend.activities.models import ActivityCategory, Allocation
-    from backend.activities.operations import ActivityDraft, publish_activity, save_activity
+    from backend.activities.operations import ActivityDraft, save_activity
+    from backend.activities.operations import publish as publish_activity
     from backend.db import utcnow
 
     now = utcnow().replace(minute=0, second=0, microsecond=0)

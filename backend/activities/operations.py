@@ -171,9 +171,6 @@ def publish(activity: Activity, *, staff: Staff) -> Activity:
     return activity
 
 
-publish_activity = publish
-
-
 def cancel_activity(activity: Activity, *, staff: Staff, reason: str) -> int:
     """Cancels a published activity and tells everyone registered, waitlisted or applied."""
     require_manage(activity, staff)

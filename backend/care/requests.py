@@ -21,7 +21,7 @@ from backend.care.models import (
     ContentState,
     RequestStatus,
 )
-from backend.db import utcnow
+from backend.db import today, utcnow
 from backend.errors import DomainError, InvalidState, ValidationFailed
 from backend.extensions import db
 from backend.members.models import Member
@@ -126,7 +126,7 @@ def _require_open(request: CareRequest) -> None:
 
 def schedule_request(request: CareRequest, *, staff: Staff, on: date, visitors: str) -> CareRequest:
     _require_open(request)
-    if on < date.today():
+    if on < today():
         raise ValidationFailed(errors={"scheduled_on": ["走访日期不能早于今天"]})
     request.status = RequestStatus.scheduled
     request.scheduled_on = on

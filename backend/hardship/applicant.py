@@ -22,7 +22,6 @@ from backend.hardship.models import (
     Category,
     HardshipApplication,
     Status,
-    hardship_attachments,
 )
 from backend.hardship.timeline import (
     OpenApplicationExists,
@@ -189,12 +188,3 @@ def member_applications(member: Member) -> sa.Select[tuple[HardshipApplication]]
         .where(HardshipApplication.member_id == member.id)
         .order_by(HardshipApplication.id.desc())
     )
-
-
-def attachment_application_ids(upload_ids: Sequence[int]) -> dict[int, int]:
-    rows = db.session.execute(
-        sa.select(hardship_attachments.c.upload_id, hardship_attachments.c.application_id).where(
-            hardship_attachments.c.upload_id.in_(upload_ids)
-        )
-    )
-    return {upload_id: application_id for upload_id, application_id in rows}

@@ -9,7 +9,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from backend.audit.operations import record
-from backend.db import SHANGHAI, utcnow
+from backend.db import today, utcnow
 from backend.errors import PermissionDenied, ValidationFailed
 from backend.extensions import db
 from backend.hardship.models import (
@@ -24,10 +24,6 @@ from backend.hardship.models import (
 from backend.hardship.timeline import StandardMissing, locked
 from backend.staff.models import Staff
 from backend.staff.permissions import Permission
-
-
-def today() -> date:
-    return utcnow().astimezone(SHANGHAI).date()
 
 
 def current_standard(year: int) -> HardshipStandard | None:
@@ -59,12 +55,6 @@ def standard_history(year: int) -> list[HardshipStandard]:
             .where(HardshipStandard.year == year)
             .order_by(HardshipStandard.id.desc())
         )
-    )
-
-
-def standard_years() -> list[int]:
-    return list(
-        db.session.scalars(sa.select(HardshipStandard.year).distinct().order_by(HardshipStandard.year))
     )
 
 

@@ -125,7 +125,3 @@ STAFF_ACTIONS = tuple(a for a, t in TRANSITIONS.items() if t.actor not in (Actor
 
 def allowed(action: Action, status: S) -> bool:
     return status in TRANSITIONS[action].sources
-
-
-def target(action: Action, status: S) -> S:
-    return TRANSITIONS[action].target or status

@@ -3,7 +3,7 @@ branch A: 404), campaigns (run twice, one visit each; over the cap left out), th
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from io import BytesIO
 
 import openpyxl
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from backend.audit.models import AuditLog
 from backend.care.models import CareCampaign, CareCategory, CareRequest, CareVisit, ContentState, VisitStatus
 from backend.care.requests import submit_request
-from backend.db import unit_of_work
+from backend.db import today, unit_of_work
 from backend.extensions import db
 from backend.members.models import Member
 from backend.notifications.models import Notification
@@ -132,6 +132,20 @@ def test_group_leader_records_in_own_group_only(app, client, union, login_as):
     )
 
 
+def test_a_visit_cannot_be_scheduled_in_the_past(app, client, union, login_as):
+    policy(app)
+    login_as(Role.officer, union.branch_a)
+    request_id = _request(app, make_member(app, union.group_a))
+    yesterday = today() - timedelta(days=1)
+    refused = post(
+        client,
+        f"/admin/care/requests/{request_id}/schedule",
+        {"s-scheduled_on": yesterday.isoformat(), "s-visitors": "李华"},
+    )
+    assert refused.status_code == 422 and "走访日期不能早于今天" in html(refused)
+    assert get(app, CareRequest, request_id).scheduled_on is None
+
+
 def test_queue_schedule_visit_and_close_tell_the_member(app, client, union, login_as):
     policy(app)
     login_as(Role.officer, union.branch_a)
@@ -140,7 +154,7 @@ def test_queue_schedule_visit_and_close_tell_the_member(app, client, union, logi
     scheduled = post(
         client,
         f"/admin/care/requests/{request_id}/schedule",
-        {"s-scheduled_on": date.today().isoformat(), "s-visitors": "李华"},
+        {"s-scheduled_on": today().isoformat(), "s-visitors": "李华"},
     )
     assert scheduled.status_code == 302
     saved = post(
@@ -175,7 +189,7 @@ def test_held_text_must_be_released_before_scheduling(app, client, union, login_
     answer = post(
         client,
         f"/admin/care/requests/{request_id}/schedule",
-        {"s-scheduled_on": date.today().isoformat(), "s-visitors": "李华"},
+        {"s-scheduled_on": today().isoformat(), "s-visitors": "李华"},
     )
     assert answer.status_code == 409 and "待人工审核" in html(answer)
     assert post(client, f"/admin/care/requests/{request_id}/release").status_code == 302
