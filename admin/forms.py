@@ -160,6 +160,9 @@ class MemberForm(Form):
     joined_on = ChineseDateField(
         "入会日期", validators=[Optional(), not_in_future], description="不填则为今天"
     )
+    retires_on = ChineseDateField(
+        "退休日期", validators=[Optional()], description="可不填；填写后，退休前会列入关怀提醒"
+    )
 
 
 class EditMemberForm(MemberForm):
@@ -169,7 +172,7 @@ class EditMemberForm(MemberForm):
 class NewMemberForm(MemberForm):
     group_id = GroupSelectField("所属组织", validators=[DataRequired("请选择所属组织")])
 
-    field_order = ("name", "employee_no", "phone", "group_id", "birthday", "joined_on")
+    field_order = ("name", "employee_no", "phone", "group_id", "birthday", "joined_on", "retires_on")
 
 
 class ChangeGroupForm(Form):

@@ -138,6 +138,7 @@ def _member_fields(form: MemberForm) -> dict[str, Any]:
         "phone": form.phone.data,
         "birthday": form.birthday.data,
         "joined_on": form.joined_on.data,
+        "retires_on": form.retires_on.data,
     }
 
 

@@ -3,12 +3,11 @@ they have a care credit), once per year: the ledger's dedupe key `care:birthday:
 
 from __future__ import annotations
 
-import calendar
 from datetime import date
 
 import sqlalchemy as sa
 
-from backend.care.due import birthday_clause
+from backend.care.due import birthday_clause, birthdays_on
 from backend.db import SHANGHAI, utcnow
 from backend.extensions import db
 from backend.members.models import Member, MemberStatus
@@ -17,13 +16,6 @@ from backend.notifications.operations import notify
 
 TITLE = "生日快乐"
 BODY = "祝您生日快乐，工作顺利，身体健康！——您的工会"
-
-
-def birthdays_on(day: date) -> list[tuple[int, int]]:
-    days = [(day.month, day.day)]
-    if day.month == 2 and day.day == 28 and not calendar.isleap(day.year):
-        days.append((2, 29))  # born on 29 February: greeted on the 28th in other years
-    return days
 
 
 def send_birthday_greetings(today: date | None = None) -> int:

@@ -61,6 +61,7 @@ RULE_LABELS: dict[str, str] = {
     "cash_not_allowed": "不得发放现金",
     "over_festival_cap": "超过节日慰问每人每年上限",
     "over_budget": "超出年度预算",
+    "same_event": "同一事件已慰问",
 }
 
 
@@ -291,6 +292,8 @@ class CareVisit(db.Model):
     category: Mapped[CareCategory] = mapped_column(str_enum(CareCategory, "care_category"))
     status: Mapped[VisitStatus] = mapped_column(str_enum(VisitStatus, "care_visit_status"))
     visited_on: Mapped[date]
+    # The life event a per-event visit is for: its date (a request's occurred_on when made from one).
+    event_on: Mapped[date | None]
     year: Mapped[int]
     visitors: Mapped[str] = mapped_column(sa.String(200), default="")
     gift: Mapped[str] = mapped_column(sa.String(200), default="")
@@ -308,6 +311,8 @@ class CareVisit(db.Model):
     received_at: Mapped[datetime | None]
     rating: Mapped[int | None]
     comment: Mapped[str] = mapped_column(sa.String(500), default="")
+    # Content security said "review" (or could not be asked): staff see it marked, never as a normal comment.
+    comment_held: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     rated_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

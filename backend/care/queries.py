@@ -3,8 +3,6 @@ for anything else, exactly like a missing id)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
@@ -145,11 +143,6 @@ def campaign_counts(campaign: CareCampaign) -> dict[str, int]:
     )
     counts = {status.value: n for status, n in rows}
     return {"planned": counts.get("planned", 0), "done": counts.get("done", 0)}
-
-
-def upcoming(day: date, days: int) -> list[tuple[int, int]]:
-    """(month, day) pairs from `day` for `days` days (birthdays recur every year)."""
-    return [((day + timedelta(n)).month, (day + timedelta(n)).day) for n in range(days + 1)]
 
 
 def visit_photo_readable_by(upload_id: int, member: Member | None) -> bool:

@@ -101,6 +101,7 @@ class Member(db.Model):
     group_id: Mapped[int] = mapped_column(sa.ForeignKey("groups.id"), index=True)
     birthday: Mapped[date | None]
     joined_on: Mapped[date | None]
+    retires_on: Mapped[date | None]  # 退休日期 (optional): the care due list shows retirements coming up
     status: Mapped[MemberStatus] = mapped_column(
         str_enum(MemberStatus, "member_status"), default=MemberStatus.active, index=True
     )

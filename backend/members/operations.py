@@ -123,6 +123,7 @@ def create_member(
     birthday: date | None = None,
     joined_on: date | None = None,
     employee_no_checked: bool = False,
+    retires_on: date | None = None,
 ) -> Member:
     """Adds a person to the roster. `staff` is None only for trusted imports from the shell.
 
@@ -140,6 +141,7 @@ def create_member(
         group=group,
         birthday=birthday,
         joined_on=joined_on or date.today(),
+        retires_on=retires_on,
         status=MemberStatus.active,
     )
     set_phone(member, phone)
@@ -160,6 +162,7 @@ def update_member(
     joined_on: date | None,
     reason: str = "",
     clear_phone: bool = False,
+    retires_on: date | None = None,
 ) -> Member:
     """Edits the roster entry; records which fields changed (not their sensitive values).
 
@@ -172,12 +175,8 @@ def update_member(
     if employee_no != member.employee_no and _employee_no_taken(employee_no, except_id=member.id):
         raise DuplicateEmployeeNo()
     changed = []
-    new_values = {
-        "name": normalize_name(name),
-        "employee_no": employee_no,
-        "birthday": birthday,
-        "joined_on": joined_on,
-    }
+    new_values = {"name": normalize_name(name), "employee_no": employee_no, "birthday": birthday}
+    new_values |= {"joined_on": joined_on, "retires_on": retires_on}
     for field, value in new_values.items():
         if getattr(member, field) != value:
             changed.append(field)

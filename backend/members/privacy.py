@@ -151,6 +151,7 @@ def export_personal_data(account: WechatAccount) -> dict[str, Any]:
             "group": group_display_path(member.group),
             "birthday": member.birthday.isoformat() if member.birthday else None,
             "joined_on": member.joined_on.isoformat() if member.joined_on else None,
+            "retires_on": member.retires_on.isoformat() if member.retires_on else None,
             "status": member.status.value,
             "left_on": member.left_on.isoformat() if member.left_on else None,
             "created_at": _time(member.created_at),
@@ -268,6 +269,7 @@ def _anonymise(member: Member) -> None:
     member.employee_no = f"DELETED-{member.id}"
     set_phone(member, None)
     member.birthday = None
+    member.retires_on = None
     db.session.flush()
 
 

@@ -15,6 +15,7 @@ _DATE_PATTERNS = (
     re.compile(r"(\d{4})(\d{2})(\d{2})"),
     re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日?"),
 )
+LATEST_RETIREMENT = date(2100, 12, 31)
 _PHONE = re.compile(r"1\d{10}")
 # 138****5678: how an export for a role that may not see full numbers writes a phone (exporting.py).
 _MASKED_PHONE = re.compile(r"1\d{2}\*{4}\d{4}")
@@ -26,10 +27,10 @@ def cell_text(value: Cell) -> str:
     return value.isoformat() if isinstance(value, date) else value
 
 
-def parse_date(value: Cell) -> date | None:
+def parse_date(value: Cell, *, latest: date | None = None) -> date | None:
     """2024-03-01, 2024/3/1, 2024.3.1, 20240301, 2024年3月1日 or an Excel date cell; None if blank.
 
-    Raises ValueError for anything else, and for dates before 1900 or after today.
+    Raises ValueError for anything else, and for dates before 1900 or after `latest` (default today).
     """
     if value is None:
         return None
@@ -46,7 +47,7 @@ def parse_date(value: Cell) -> date | None:
                 break
         else:
             raise ValueError(value)
-    if not date(1900, 1, 1) <= parsed <= date.today():
+    if not date(1900, 1, 1) <= parsed <= (latest or date.today()):
         raise ValueError(value)
     return parsed
 
@@ -83,6 +84,7 @@ class CheckedRow:
     joined_on: date | None
     reasons: list[str]
     group: Group | None = None
+    retires_on: date | None = None  # 退休日期: may lie in the future
 
 
 def check_row(row: RosterRow) -> CheckedRow:
@@ -114,4 +116,11 @@ def check_row(row: RosterRow) -> CheckedRow:
         except ValueError:
             dates[column] = None
             reasons.append(f"{label}格式不正确（{cell_text(getattr(row, column))}）")
-    return CheckedRow(row, name, employee_no, phone, dates["birthday"], dates["joined_on"], reasons)
+    try:
+        retires_on = parse_date(row.retires_on, latest=LATEST_RETIREMENT)
+    except ValueError:
+        retires_on = None
+        reasons.append(f"退休日期格式不正确（{cell_text(row.retires_on)}）")
+    checked = CheckedRow(row, name, employee_no, phone, dates["birthday"], dates["joined_on"], reasons)
+    checked.retires_on = retires_on
+    return checked

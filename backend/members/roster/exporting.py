@@ -78,6 +78,7 @@ def _row(member: Member, groups: GroupIndex, shows_phone: bool) -> list[Any]:
         groups.cell(member.group),
         member.birthday,
         member.joined_on,
+        member.retires_on,
     ]
 
 

@@ -40,6 +40,7 @@ CHUNK_ROWS = 1000  # rows looked up, inserted and (in the background job) commit
 LOOKUP_CHUNK = 500
 CONFLICT = "保存时与他人同时进行的修改冲突（工号已被占用或组织已被删除），请核对后重新导入"
 FIELD_NAMES = {"name": "姓名", "phone": "手机号", "birthday": "生日", "joined_on": "入会日期"}
+FIELD_NAMES["retires_on"] = "退休日期"
 
 
 @dataclass
@@ -223,6 +224,7 @@ class Importer:
                     phone=item.phone if item.phone is not None else member.phone,
                     birthday=item.birthday or member.birthday,
                     joined_on=item.joined_on or member.joined_on,
+                    retires_on=item.retires_on or member.retires_on,
                     reason=IMPORT_REASON,
                 )
                 change_group(member, item.group, staff=self.staff, reason=IMPORT_REASON)
@@ -271,6 +273,7 @@ class Importer:
                     **phone_fields(item.phone, indexer),
                     "birthday": item.birthday,
                     "joined_on": item.joined_on or today,
+                    "retires_on": item.retires_on,
                     "status": MemberStatus.active,
                     "created_at": now,
                     "updated_at": now,

@@ -44,6 +44,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "group": ("所属组织", "组织", "部门", "所属部门", "小组", "所属小组", "工会小组", "分会", "所属分会"),
     "birthday": ("生日", "出生日期"),
     "joined_on": ("入会日期", "入会时间"),
+    "retires_on": ("退休日期", "退休时间"),
 }
 REQUIRED = {"name": "姓名", "employee_no": "工号", "group": "所属组织"}
 
@@ -57,6 +58,7 @@ class RosterRow:
     group: Cell = None
     birthday: Cell = None
     joined_on: Cell = None
+    retires_on: Cell = None
 
 
 def read_rows(data: bytes, filename: str) -> list[RosterRow]:
