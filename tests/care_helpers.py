@@ -70,6 +70,7 @@ def draft(
         "gift": "生日蛋糕",
         "amount_fen": yuan * 100,
         "is_cash": False,
+        "event_on": date(YEAR, 5, 30),  # the life event (required by the per-event categories)
     }
     values.update(kw)
     return VisitDraft(**values)

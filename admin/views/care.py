@@ -155,7 +155,7 @@ def _visit_form() -> tuple[VisitForm, Any, CareRequest | None]:
     if request.method == "GET":
         form.member_id.data, form.request_id.data = member.id, care_request.id if care_request else ""
         if care_request is not None:
-            form.category.data = care_request.category.value
+            form.category.data, form.event_on.data = care_request.category.value, care_request.occurred_on
     return form, member, care_request
 
 
@@ -169,6 +169,7 @@ def _save_visit(form: VisitForm, member: Any, care_request: CareRequest | None) 
         amount_fen=fen(form.amount.data) or 0,
         is_cash=form.is_cash.data,
         notes=form.notes.data or "",
+        event_on=form.event_on.data,
     )
     files = [(s.stream, s.filename) for s in form.photos.data or [] if s and s.filename]
     with staged_uploads(files) as staged:

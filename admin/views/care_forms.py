@@ -82,6 +82,11 @@ class VisitForm(Form):
     request_id = HiddenField()
     category = SelectField("慰问类别", choices=CATEGORY_CHOICES)
     visited_on = ChineseDateField("走访日期", validators=[DataRequired("请选择走访日期")])
+    event_on = ChineseDateField(
+        "事件日期",
+        validators=[Optional()],
+        description="住院、生育、丧事等按每次事件计的慰问必填（如入院日期）；由申请登记时为申请的日期",
+    )
     visitors = StringField("走访人", validators=[DataRequired("请填写走访人"), Length(max=200)])
     gift = StringField("慰问品", validators=[Optional(), Length(max=200)])
     amount = StringField("金额（元）", validators=[InputRequired("请填写金额"), YUAN])

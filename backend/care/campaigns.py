@@ -107,6 +107,7 @@ def _planned_visit(campaign: CareCampaign, member: Member) -> CareVisit:
         category=CareCategory.festival,
         status=VisitStatus.planned,
         visited_on=campaign.visit_on,
+        event_on=campaign.visit_on,
         year=campaign.year,
         gift=campaign.gift,
         amount_fen=campaign.amount_fen,

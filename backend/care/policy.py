@@ -41,11 +41,17 @@ class PolicyViolated(Conflict):
 
 @dataclass(frozen=True)
 class Proposal:
+    """A visit to check. A per-event category's event: the request it answers (`request_id`), or the
+    date of the event (`event_on`, the request's date when there is one). A campaign's visit passes
+    neither: its campaign is its event, planned once per member (the unique (campaign, member))."""
+
     member: Member
     category: CareCategory
     visited_on: date
     amount_fen: int
     is_cash: bool
+    event_on: date | None = None
+    request_id: int | None = None
 
 
 def policy_year(year: int) -> CarePolicyYear | None:
@@ -105,11 +111,10 @@ def spent_fen(*, year: int, category: CareCategory, member: Member | None = None
     return int(db.session.scalar(query) or 0)
 
 
-def violations(proposal: Proposal, *, extra_spent_fen: int = 0) -> list[Violation]:
+def violations(proposal: Proposal) -> list[Violation]:
     """Every rule of the visit's year the proposal breaks; an empty list when it keeps them all.
 
-    `extra_spent_fen` is what the same batch (a campaign run) has already planned for this category in
-    this transaction but not yet flushed; the counts read the database, flushed rows included.
+    The counts read the database, flushed rows included (a campaign run flushes each visit it plans).
     """
     year = proposal.visited_on.year
     label = CareCategory(proposal.category)
@@ -130,7 +135,7 @@ def violations(proposal: Proposal, *, extra_spent_fen: int = 0) -> list[Violatio
     if label == CareCategory.festival:
         found += _festival_cap(proposal, year)
     if rule.budget_fen is not None:
-        spent = spent_fen(year=year, category=label) + extra_spent_fen
+        spent = spent_fen(year=year, category=label)
         if spent + proposal.amount_fen > rule.budget_fen:
             found.append(
                 Violation(
@@ -149,7 +154,22 @@ def _frequency(rule: CarePolicyRule, proposal: Proposal) -> list[Violation]:
         return [Violation("once_a_year", f"该会员本年度已有一次「{rule.category_label}」")]
     if rule.frequency == Frequency.once and db.session.scalar(_visits(proposal.member, rule.category, None)):
         return [Violation("only_once", f"「{rule.category_label}」每人限一次，该会员已有记录")]
+    if rule.frequency == Frequency.per_event and _same_event(rule, proposal):
+        when = proposal.event_on.isoformat() if proposal.event_on else "同一申请"
+        return [Violation("same_event", f"该会员的这次事件（{when}）已有一次「{rule.category_label}」")]
     return []
+
+
+def _same_event(rule: CarePolicyRule, proposal: Proposal) -> bool:
+    """A visit for the same member, category and event: the same request, or the same event date."""
+    same = []
+    if proposal.request_id is not None:
+        same.append(CareVisit.request_id == proposal.request_id)
+    if proposal.event_on is not None:
+        same.append(CareVisit.event_on == proposal.event_on)
+    if not same:
+        return False
+    return bool(db.session.scalar(_visits(proposal.member, rule.category, None).where(sa.or_(*same))))
 
 
 def _festival_cap(proposal: Proposal, year: int) -> list[Violation]:
@@ -168,12 +188,12 @@ def _festival_cap(proposal: Proposal, year: int) -> list[Violation]:
     return []
 
 
-def festival_warning(member: Member, year: int, amount_fen: int = 0) -> str | None:
+def festival_warning(member: Member, year: int) -> str | None:
     """A warning once the member's festival gifts reach the warning share (80 %) of the yearly cap."""
     settings = policy_year(year)
     if settings is None or not settings.festival_cap_fen:
         return None
-    spent = spent_fen(year=year, category=CareCategory.festival, member=member) + amount_fen
+    spent = spent_fen(year=year, category=CareCategory.festival, member=member)
     if spent * 100 >= settings.festival_cap_fen * settings.festival_warn_percent:
         share = spent * 100 // settings.festival_cap_fen
         return f"该会员本年节日慰问已达上限的 {share}%（¥{yuan(spent)} / ¥{yuan(settings.festival_cap_fen)}）"

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from backend.audit.operations import record
-from backend.care.models import CareCategory, CareRequest, CareVisit, VisitStatus, yuan
-from backend.care.policy import PolicyViolated, Proposal, lock_year, violations
+from backend.care.models import CareCategory, CareRequest, CareVisit, Frequency, VisitStatus, yuan
+from backend.care.policy import PolicyViolated, Proposal, lock_year, rules_for, violations
 from backend.care.requests import content_verdict, mark_visited
 from backend.db import utcnow
 from backend.errors import Conflict, PermissionDenied, ValidationFailed
@@ -40,14 +40,36 @@ class VisitDraft:
     amount_fen: int
     is_cash: bool = False
     notes: str = ""
+    event_on: date | None = None  # the life event's date (a per-event category); a request's own date
 
 
-def check_and_lock(draft: VisitDraft, *, staff: Staff, override_reason: str) -> list[str]:
+def event_date(draft: VisitDraft, request: CareRequest | None) -> date | None:
+    """The event a visit is for: a request's date when made from one; else the date staff give, which a
+    per-event category requires (it is what tells a second visit for the same event)."""
+    if request is not None:
+        return request.occurred_on
+    rule = rules_for(draft.visited_on.year).get(CareCategory(draft.category))
+    if draft.event_on is None and rule is not None and rule.frequency == Frequency.per_event:
+        raise ValidationFailed(errors={"event_on": ["请填写事件日期（该类慰问按每次事件计）"]})
+    return draft.event_on
+
+
+def check_and_lock(
+    draft: VisitDraft, *, staff: Staff, override_reason: str, request: CareRequest | None = None
+) -> list[str]:
     """Takes the year's lock, then checks; refuses with the reasons unless overridden. The broken rules'
     codes (empty when none) for the visit to keep."""
     lock_year(draft.visited_on.year)
     broken = violations(
-        Proposal(draft.member, draft.category, draft.visited_on, draft.amount_fen, draft.is_cash)
+        Proposal(
+            draft.member,
+            draft.category,
+            draft.visited_on,
+            draft.amount_fen,
+            draft.is_cash,
+            event_on=event_date(draft, request),
+            request_id=request.id if request else None,
+        )
     )
     if not broken:
         return []
@@ -72,13 +94,14 @@ def record_visit(
         raise ValidationFailed(errors={"member_id": ["只能为在册会员登记慰问"]})
     if len(photos) > MAX_PHOTOS:
         raise ValidationFailed(errors={"photos": [f"最多 {MAX_PHOTOS} 张照片"]})
-    broken = check_and_lock(draft, staff=staff, override_reason=override_reason)
+    broken = check_and_lock(draft, staff=staff, override_reason=override_reason, request=request)
     visit = CareVisit(
         member=draft.member,
         group_id=draft.member.group_id,
         category=CareCategory(draft.category),
         status=VisitStatus.done,
         visited_on=draft.visited_on,
+        event_on=event_date(draft, request),
         year=draft.visited_on.year,
         visitors=draft.visitors.strip(),
         gift=draft.gift.strip(),
@@ -125,14 +148,12 @@ def _tell_visited(visit: CareVisit) -> None:
     )
 
 
-def mark_done(visits: Sequence[CareVisit], *, staff: Staff, on: date | None = None) -> int:
+def mark_done(visits: Sequence[CareVisit], *, staff: Staff) -> int:
     """Campaign visits handed over (bulk): each member is told their gift is ready."""
     changed = [visit for visit in visits if visit.status == VisitStatus.planned]
     for visit in changed:
         visit.status = VisitStatus.done
         visit.recorded_by_id = staff.id
-        if on is not None and on.year == visit.year:
-            visit.visited_on = on
         _tell_visited(visit)
     if changed:
         record("care.visits_done", staff=staff, total=len(changed), ids=[v.id for v in changed])

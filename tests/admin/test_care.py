@@ -298,3 +298,22 @@ def test_figures_by_group_and_out_of_scope_group_is_404(app, client, union, logi
     page = html(client.get(f"/admin/care/figures?year={YEAR}&group_id={union.branch_a}"))
     assert "甲一组" in page and "按组织" in page
     assert client.get(f"/admin/care/figures?year={YEAR}&group_id={union.branch_b}").status_code == 404
+
+
+def test_the_visit_form_asks_for_the_event_date_and_shows_the_refusal(app, client, union, login_as):
+    policy(app)
+    login_as(Role.officer, union.branch_a)
+    member = make_member(app, union.group_a)
+    form = {
+        "category": "hospitalization",
+        "visited_on": f"{YEAR}-06-01",
+        "visitors": "李华",
+        "amount": "500",
+        "member_id": str(member),
+    }
+    url = f"/admin/care/visits/new?member_id={member}"
+    missing = post(client, url, form)
+    assert missing.status_code == 422 and "请填写事件日期" in html(missing)
+    assert post(client, url, {**form, "event_on": f"{YEAR}-05-30"}).status_code == 302
+    again = post(client, url, {**form, "event_on": f"{YEAR}-05-30"})
+    assert again.status_code == 409 and "已有一次「住院慰问」" in html(again)

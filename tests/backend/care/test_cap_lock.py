@@ -4,6 +4,8 @@ would be written: the lock, not luck, keeps the cap. SQLite serialises writers, 
 
 from __future__ import annotations
 
+from datetime import date
+
 import sqlalchemy as sa
 
 from backend.care import policy as care_policy
@@ -19,10 +21,11 @@ from tests.conftest import requires_postgres
 from tests.factories import make_member, make_staff
 
 
-def _record(staff_id: int, member_id: int):
+def _record(staff_id: int, member_id: int, festival: date):
     def work():
         staff = db.session.get(Staff, staff_id)
-        visit = record_visit(draft(member_id, CareCategory.festival, yuan=1000), staff=staff)
+        made = draft(member_id, CareCategory.festival, yuan=1000, event_on=festival)
+        visit = record_visit(made, staff=staff)
         return visit.id, backend_pid()
 
     return work
@@ -32,10 +35,10 @@ def _race(app, union):
     policy(app)  # festival cap ¥1,500 a person a year
     staff = make_staff(app, Role.officer, union.root)
     member = make_member(app, union.group_a)
-    first = Held(app, _record(staff, member))
+    first = Held(app, _record(staff, member, date(2026, 2, 17)))  # 春节
     first.start()
     assert first.done.wait(WAIT) and first.error is None, first.error
-    second = Runner(app, _record(staff, member))
+    second = Runner(app, _record(staff, member, date(2026, 9, 25)))  # 中秋
     return first, second, member
 
 

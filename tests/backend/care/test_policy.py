@@ -76,15 +76,17 @@ def test_cash_where_cash_is_not_allowed(app, setup):
 
 def test_festival_cap_per_person_per_year_with_a_warning_at_80_percent(app, setup):
     staff, member = setup
-    visit(app, staff, member, CareCategory.festival, yuan=800, gift="春节慰问品")
+    festival = CareCategory.festival
+    visit(app, staff, member, festival, yuan=800, gift="春节慰问品", event_on=date(YEAR, 2, 17))
     with app.app_context():
         assert festival_warning(db.session.get(Member, member), YEAR) is None
-    visit(app, staff, member, CareCategory.festival, yuan=500, gift="端午慰问品")
+    visit(app, staff, member, festival, yuan=500, gift="端午慰问品", event_on=date(YEAR, 6, 19))
     with app.app_context():
         assert "86%" in festival_warning(db.session.get(Member, member), YEAR)
-    assert refused(app, staff, member, CareCategory.festival, yuan=300) == ["over_festival_cap"]
-    visit(app, staff, member, CareCategory.festival, yuan=200)  # exactly the cap
-    visit(app, staff, member, CareCategory.festival, yuan=100, override="中秋补发，经主席批准")
+    mid_autumn = date(YEAR, 9, 25)
+    assert refused(app, staff, member, festival, yuan=300, event_on=mid_autumn) == ["over_festival_cap"]
+    visit(app, staff, member, festival, yuan=200, event_on=mid_autumn)  # exactly the cap
+    visit(app, staff, member, festival, yuan=100, event_on=date(YEAR, 10, 1), override="国庆补发，经主席批准")
 
 
 def test_over_the_category_budget(app, union):
