@@ -147,6 +147,6 @@ def ledger_rows(staff: Staff, start: date, end: date) -> Iterator[list[Any]]:
             visit.override_reason,
             received.replace(tzinfo=None) if received else "未签收",
             visit.rating or "",
-            visit.comment,
+            f"（待人工审核）{visit.comment}" if visit.comment_held and visit.comment else visit.comment,
             visit.campaign.name if visit.campaign else "",
         ]

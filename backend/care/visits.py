@@ -8,7 +8,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from backend.audit.operations import record
-from backend.care.models import CareCategory, CareRequest, CareVisit, Frequency, VisitStatus, yuan
+from backend.care.models import (
+    CareCategory,
+    CareRequest,
+    CareVisit,
+    ContentState,
+    Frequency,
+    VisitStatus,
+    yuan,
+)
 from backend.care.policy import PolicyViolated, Proposal, lock_year, rules_for, violations
 from backend.care.requests import content_verdict, mark_visited
 from backend.db import utcnow
@@ -173,10 +181,13 @@ def give_feedback(visit: CareVisit, *, member: Member, rating: int, comment: str
         raise FeedbackExists()
     if not 1 <= rating <= 5:
         raise ValidationFailed(errors={"rating": ["评分应为 1 到 5"]})
+    held = False
     if comment.strip():
-        content_verdict(member, comment)  # risky text is refused; staff alone read the comment anyway
+        # Risky text is refused; "review" (or no verdict) is kept, flagged: staff see it marked as held.
+        held = content_verdict(member, comment)[0] == ContentState.held
     visit.rating = rating
     visit.comment = comment.strip()
+    visit.comment_held = held
     visit.rated_at = utcnow()
     db.session.flush()
     return visit

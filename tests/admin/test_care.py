@@ -317,3 +317,33 @@ def test_the_visit_form_asks_for_the_event_date_and_shows_the_refusal(app, clien
     assert post(client, url, {**form, "event_on": f"{YEAR}-05-30"}).status_code == 302
     again = post(client, url, {**form, "event_on": f"{YEAR}-05-30"})
     assert again.status_code == 409 and "已有一次「住院慰问」" in html(again)
+
+
+def test_a_feedback_comment_held_by_content_security_is_flagged_for_staff(app, client, emu, union, login_as):
+    from tests.factories import auth, bound_member
+
+    policy(app)
+    staff = make_staff(app, Role.officer, union.root)
+    held_member, held_token = bound_member(app, client, emu, union.group_a)
+    plain_member, plain_token = bound_member(app, client, emu, union.group_a)
+    held, plain = visit(app, staff, held_member), visit(app, staff, plain_member)
+    for visit_id, token, comment in (
+        (held, held_token, "想投诉一下送货太慢"),
+        (plain, plain_token, "谢谢工会"),
+    ):
+        answer = client.post(
+            f"/api/v1/care/visits/{visit_id}/feedback",
+            json={"rating": 3, "comment": comment},
+            headers=auth(token),
+        )
+        assert answer.status_code == 201
+    assert get(app, CareVisit, held).comment_held is True  # the emulator's "review" path
+    assert get(app, CareVisit, plain).comment_held is False
+    login_as(Role.officer, union.root)
+    page = html(client.get(f"/admin/care/visits/{held}"))
+    assert "待人工审核" in page and "想投诉一下送货太慢" in page
+    page = html(client.get(f"/admin/care/visits/{plain}"))
+    assert "待人工审核" not in page and "3 分，谢谢工会" in page
+    ledger = client.get(f"/admin/care/ledger.xlsx?start={YEAR}-01-01&end={YEAR}-12-31")
+    rows = list(openpyxl.load_workbook(BytesIO(ledger.data)).active.iter_rows(values_only=True))
+    assert "（待人工审核）想投诉一下送货太慢" in {row[13] for row in rows}
