@@ -11,22 +11,21 @@ from flask import Response, abort, flash, redirect, render_template, request, se
 from admin.blueprint import bp, current_staff, permission_required, post_action, save_form
 from admin.charts import share_chart
 from admin.views.care_forms import PolicyRuleForm, PolicyYearForm, fen, yuan_text
-from backend.audit.operations import record
-from backend.care.figures import LEDGER_HEADER, by_category, by_group, ledger_rows
+from backend.care.figures import by_category, by_group
+from backend.care.ledger import export_ledger
 from backend.care.models import CATEGORY_LABELS, CareCategory, Frequency
 from backend.care.policy import policy_year, rules_for
 from backend.care.policy_editing import (
     change_text,
     copy_year,
+    may_edit_policy,
     policy_history,
-    require_policy_editor,
     save_rule,
     save_year,
 )
 from backend.db import SHANGHAI, parse_id, unit_of_work
 from backend.errors import PermissionDenied
 from backend.members.queries import group_for_staff, group_tree
-from backend.spreadsheets import xlsx_bytes
 from backend.staff.permissions import Permission
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -39,9 +38,7 @@ def _year() -> int:
 
 
 def _editor() -> None:
-    try:
-        require_policy_editor(current_staff())
-    except PermissionDenied:
+    if not may_edit_policy(current_staff()):
         abort(403)
 
 
@@ -49,8 +46,6 @@ def _editor() -> None:
 @permission_required(Permission.record_care_visits)
 def care_policy() -> Any:
     year = _year()
-    staff = current_staff()
-    can_edit = staff.can(Permission.manage_care_policy) and staff.holds_whole_union
     return render_template(
         "admin/care/policy.html",
         year=year,
@@ -59,7 +54,7 @@ def care_policy() -> Any:
         categories=list(CareCategory),
         labels=CATEGORY_LABELS,
         history=policy_history(year),
-        can_edit=can_edit,
+        can_edit=may_edit_policy(current_staff()),
         change_text=change_text,
     )
 
@@ -178,20 +173,9 @@ def care_figures() -> Any:
 @bp.get("/care/ledger.xlsx")
 @permission_required(Permission.manage_care)
 def care_ledger() -> Any:
-    staff = current_staff()
     start, end = _period()
     with unit_of_work():
-        rows = list(ledger_rows(staff, start, end))
-        record(
-            "care.ledger_export",
-            staff=staff,
-            rows=len(rows),
-            date_from=start.isoformat(),
-            date_to=end.isoformat(),
-        )
-    data = xlsx_bytes(
-        "慰问台账", LEDGER_HEADER, rows, widths=(8, 10, 10, 24, 10, 12, 14, 16, 10, 6, 20, 18, 6, 20, 14)
-    )
+        data = export_ledger(current_staff(), start, end)
     response: Response = send_file(
         BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=f"慰问台账-{start}-{end}.xlsx"
     )

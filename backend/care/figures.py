@@ -1,9 +1,8 @@
 """Care figures for the admin: visits by category and by group for a period, spent against each budget,
-the confirmation (电子签收) rate and the average rating; and the care ledger (xlsx)."""
+the confirmation (电子签收) rate and the average rating (the ledger export: backend/care/ledger.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -12,10 +11,8 @@ import sqlalchemy as sa
 
 from backend.care.models import CATEGORY_LABELS, CareCategory, CareVisit, VisitStatus, yuan
 from backend.care.policy import rules_for
-from backend.db import to_local
 from backend.extensions import db
 from backend.members.models import Group, Member
-from backend.members.queries import group_display_path
 from backend.staff.models import Staff
 
 
@@ -103,50 +100,3 @@ def by_group(staff: Staff, start: date, end: date, group: Group | None = None) -
         counts = db.session.execute(_base(staff, start, end, child)).one()
         lines.append(Line(child.name, *counts))
     return lines
-
-
-LEDGER_HEADER = (
-    "编号",
-    "姓名",
-    "工号",
-    "组织",
-    "类别",
-    "走访日期",
-    "走访人",
-    "慰问品",
-    "金额（元）",
-    "现金",
-    "例外原因",
-    "签收时间",
-    "评分",
-    "评价",
-    "活动",
-)
-
-
-def ledger_rows(staff: Staff, start: date, end: date) -> Iterator[list[Any]]:
-    query = (
-        sa.select(CareVisit)
-        .join(Member, Member.id == CareVisit.member_id)
-        .where(staff.scope_filter(Member.group_id), CareVisit.visited_on.between(start, end))
-        .order_by(CareVisit.visited_on, CareVisit.id)
-    )
-    for visit in db.session.scalars(query):
-        received = to_local(visit.received_at)
-        yield [
-            visit.id,
-            visit.member.name,
-            visit.member.employee_no,
-            group_display_path(visit.group),
-            visit.category_label,
-            visit.visited_on,
-            visit.visitors,
-            visit.gift,
-            visit.amount_fen / 100,
-            "是" if visit.is_cash else "否",
-            visit.override_reason,
-            received.replace(tzinfo=None) if received else "未签收",
-            visit.rating or "",
-            f"（待人工审核）{visit.comment}" if visit.comment_held and visit.comment else visit.comment,
-            visit.campaign.name if visit.campaign else "",
-        ]

@@ -24,9 +24,13 @@ from backend.staff.permissions import Permission
 RULE_FIELDS = ("standard", "max_amount_fen", "frequency", "cash_allowed", "relatives", "budget_fen")
 
 
-def require_policy_editor(staff: Staff) -> None:
+def may_edit_policy(staff: Staff) -> bool:
     """The policy binds the whole union: set by whoever holds it all (the chair or the admin)."""
-    if not (staff.can(Permission.manage_care_policy) and staff.holds_whole_union):
+    return staff.can(Permission.manage_care_policy) and staff.holds_whole_union
+
+
+def require_policy_editor(staff: Staff) -> None:
+    if not may_edit_policy(staff):
         raise PermissionDenied("关怀标准由全会范围的工会主席或系统管理员设置")
 
 
