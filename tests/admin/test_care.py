@@ -347,3 +347,30 @@ def test_a_feedback_comment_held_by_content_security_is_flagged_for_staff(app, c
     ledger = client.get(f"/admin/care/ledger.xlsx?start={YEAR}-01-01&end={YEAR}-12-31")
     rows = list(openpyxl.load_workbook(BytesIO(ledger.data)).active.iter_rows(values_only=True))
     assert "（待人工审核）想投诉一下送货太慢" in {row[13] for row in rows}
+
+
+def test_visit_photos_show_as_thumbnails_from_the_authorised_endpoint(
+    app, client, union, login_as, upload_dir
+):
+    from backend.care.visits import record_visit
+    from backend.staff.models import Staff
+    from backend.uploads.storage import staged_uploads
+    from tests.care_helpers import draft
+    from tests.factories import PDF, png_bytes
+
+    policy(app)
+    staff = login_as(Role.officer, union.root)
+    member = make_member(app, union.group_a)
+    files = [(BytesIO(png_bytes((40, 30))), "走访.png"), (BytesIO(PDF), "签收单.pdf")]
+    with app.app_context(), staged_uploads(files) as staged, unit_of_work():
+        saved = record_visit(draft(member), staff=db.session.get(Staff, staff), photos=staged)
+        visit_id, (png, pdf) = saved.id, [p.id for p in saved.photos]
+    answer = client.get(f"/admin/care/visits/{visit_id}")
+    page = html(answer)
+    assert f'<img src="/admin/care/visits/{visit_id}/photos/{png}"' in page
+    assert f'<img src="/admin/care/visits/{visit_id}/photos/{pdf}"' not in page
+    assert f'href="/admin/care/visits/{visit_id}/photos/{pdf}">签收单.pdf</a>' in page
+    assert "img-src 'self'" in answer.headers["Content-Security-Policy"]
+    image = client.get(f"/admin/care/visits/{visit_id}/photos/{png}")
+    assert image.status_code == 200 and image.mimetype == "image/png"
+    image.close()
