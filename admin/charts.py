@@ -3,8 +3,8 @@ template. Sized in a 360-unit-wide viewBox, so a chart fits a 390 px phone and s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 from backend.announcements.figures import FigureRow
 
@@ -111,3 +111,18 @@ def share_chart(items: Sequence[tuple[str, float, str]]) -> Chart | None:
     axis_y = TOP + len(bars) * ROW
     ticks = [(BAR_X + BAR_MAX * share, f"{int(share * 100)}%") for share in (0, 0.5, 1)]
     return Chart(WIDTH, axis_y + AXIS, BAR_X, BAR_MAX, BAR_HEIGHT, LABEL_WIDTH, axis_y, ticks, bars)
+
+
+# --- amounts: care visits and spending by month ------------------------------------------------------
+
+
+def scaled_chart(items: Sequence[tuple[str, float, str]], tick: Callable[[float], str]) -> Chart | None:
+    """Bars for (label, value, text beside the bar), scaled to the largest value; the axis reads
+    0 / half / the largest as `tick` writes them. None when every value is 0 (nothing to draw)."""
+    top = max((value for _, value, _ in items), default=0)
+    if top <= 0:
+        return None
+    chart = share_chart([(label, value / top, text) for label, value, text in items])
+    assert chart is not None
+    ticks = [(BAR_X + BAR_MAX * share, tick(top * share)) for share in (0, 0.5, 1)]
+    return replace(chart, ticks=ticks)

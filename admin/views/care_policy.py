@@ -9,9 +9,9 @@ from typing import Any
 from flask import Response, abort, flash, redirect, render_template, request, send_file, url_for
 
 from admin.blueprint import bp, current_staff, permission_required, post_action, save_form
-from admin.charts import share_chart
+from admin.charts import scaled_chart, share_chart
 from admin.views.care_forms import PolicyRuleForm, PolicyYearForm, fen, yuan_text
-from backend.care.figures import by_category, by_group
+from backend.care.figures import Line, by_category, by_group, by_month
 from backend.care.ledger import export_ledger
 from backend.care.models import CATEGORY_LABELS, CareCategory, Frequency
 from backend.care.policy import policy_year, rules_for
@@ -146,6 +146,16 @@ def _period() -> tuple[date, date]:
     return (start, end) if start <= end else (end, start)
 
 
+def month_charts(months: list[Line]) -> dict[str, Any]:
+    """The year's visits and spending by month, as two bar charts (None when the year has none)."""
+    visits = [(m.label, m.visits, f"{m.visits} 次") for m in months]
+    spent = [(m.label, m.spent_fen, f"¥{m.spent_yuan}") for m in months]
+    return {
+        "visits_chart": scaled_chart(visits, lambda v: f"{v:g}"),
+        "spent_chart": scaled_chart(spent, lambda fen: f"¥{fen / 100:,.0f}"),
+    }
+
+
 @bp.get("/care/figures")
 @permission_required(Permission.manage_care)
 def care_figures() -> Any:
@@ -155,6 +165,7 @@ def care_figures() -> Any:
     group = group_for_staff(group_id, staff) if group_id else None
     categories = by_category(staff, start, end, group)
     groups = by_group(staff, start, end, group)
+    months = by_month(staff, start.year, group)
     return render_template(
         "admin/care/figures.html",
         start=start,
@@ -163,6 +174,8 @@ def care_figures() -> Any:
         tree=group_tree(staff.scope),
         categories=categories,
         groups=groups,
+        months=months,
+        **month_charts(months),
         budget_chart=share_chart(
             [(c.label, c.budget_share, f"{round(c.budget_share * 100)}%") for c in categories if c.budget_fen]
         ),

@@ -100,3 +100,11 @@ def by_group(staff: Staff, start: date, end: date, group: Group | None = None) -
         counts = db.session.execute(_base(staff, start, end, child)).one()
         lines.append(Line(child.name, *counts))
     return lines
+
+
+def by_month(staff: Staff, year: int, group: Group | None = None) -> list[Line]:
+    """One line per month of `year` (1月 … 12月), months without visits included."""
+    month = sa.extract("month", CareVisit.visited_on)
+    query = _base(staff, date(year, 1, 1), date(year, 12, 31), group).add_columns(month).group_by(month)
+    rows = {int(row[-1]): list(row[:-1]) for row in db.session.execute(query)}
+    return [Line(f"{n}月", *rows.get(n, [0, 0, 0, 0, 0])) for n in range(1, 13)]
