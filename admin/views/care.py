@@ -154,6 +154,8 @@ def _visit_form() -> tuple[VisitForm, Any, CareRequest | None]:
         care_request = None
     if request.method == "GET":
         form.member_id.data, form.request_id.data = member.id, care_request.id if care_request else ""
+        if request.args.get("category") in CareCategory.__members__:  # the due list's links
+            form.category.data = request.args["category"]
         if care_request is not None:
             form.category.data, form.event_on.data = care_request.category.value, care_request.occurred_on
     return form, member, care_request
