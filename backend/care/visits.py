@@ -63,7 +63,12 @@ def event_date(draft: VisitDraft, request: CareRequest | None) -> date | None:
 
 
 def check_and_lock(
-    draft: VisitDraft, *, staff: Staff, override_reason: str, request: CareRequest | None = None
+    draft: VisitDraft,
+    *,
+    staff: Staff,
+    override_reason: str,
+    request: CareRequest | None,
+    event_on: date | None,
 ) -> list[str]:
     """Takes the year's lock, then checks; refuses with the reasons unless overridden. The broken rules'
     codes (empty when none) for the visit to keep."""
@@ -75,7 +80,7 @@ def check_and_lock(
             draft.visited_on,
             draft.amount_fen,
             draft.is_cash,
-            event_on=event_date(draft, request),
+            event_on=event_on,
             request_id=request.id if request else None,
         )
     )
@@ -102,14 +107,17 @@ def record_visit(
         raise ValidationFailed(errors={"member_id": ["只能为在册会员登记慰问"]})
     if len(photos) > MAX_PHOTOS:
         raise ValidationFailed(errors={"photos": [f"最多 {MAX_PHOTOS} 张照片"]})
-    broken = check_and_lock(draft, staff=staff, override_reason=override_reason, request=request)
+    event_on = event_date(draft, request)
+    broken = check_and_lock(
+        draft, staff=staff, override_reason=override_reason, request=request, event_on=event_on
+    )
     visit = CareVisit(
         member=draft.member,
         group_id=draft.member.group_id,
         category=CareCategory(draft.category),
         status=VisitStatus.done,
         visited_on=draft.visited_on,
-        event_on=event_date(draft, request),
+        event_on=event_on,
         year=draft.visited_on.year,
         visitors=draft.visitors.strip(),
         gift=draft.gift.strip(),
