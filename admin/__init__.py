@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from admin import views  # noqa: F401  (attaches the routes to the Blueprint)
 from admin.blueprint import bp, layout_user, security_headers
 from backend.db import to_local
+from backend.money import yuan
 from backend.staff.permissions import Permission
 from backend.uploads.storage import human_size
 
@@ -42,6 +43,7 @@ def register_admin(app: Flask) -> None:
     app.add_url_rule("/", "site_root", site_root)
     app.add_url_rule("/favicon.ico", "favicon", favicon)
     app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(yuan, "yuan")  # fen → "1,500.00"
     app.add_template_filter(human_size, "file_size")  # "77 KB"-style sizes; jinja's says "77 Bytes"
     # Error pages render for any path (backend/http_errors.py), signed in or not.
     app.add_template_global(layout_user, "layout_user")

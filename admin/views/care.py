@@ -17,7 +17,7 @@ from admin.blueprint import (
     post_action,
     save_form,
 )
-from admin.views.care_forms import CloseForm, ScheduleForm, VisitForm, fen
+from admin.views.care_forms import CloseForm, ScheduleForm, VisitForm
 from backend.care.models import CATEGORY_LABELS, RULE_LABELS, CareCategory, CareRequest, CareVisit
 from backend.care.policy import festival_warning
 from backend.care.queries import (
@@ -34,6 +34,7 @@ from backend.db import parse_id
 from backend.errors import PermissionDenied
 from backend.extensions import db
 from backend.members.queries import group_display_path
+from backend.money import parse_yuan
 from backend.staff.permissions import Permission
 from backend.uploads.storage import UploadRefused, send_upload, staged_uploads
 
@@ -168,7 +169,7 @@ def _save_visit(form: VisitForm, member: Any, care_request: CareRequest | None) 
         visited_on=form.visited_on.data,
         visitors=form.visitors.data,
         gift=form.gift.data or "",
-        amount_fen=fen(form.amount.data) or 0,
+        amount_fen=parse_yuan(form.amount.data) or 0,
         is_cash=form.is_cash.data,
         notes=form.notes.data or "",
         event_on=form.event_on.data,

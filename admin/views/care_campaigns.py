@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 
 from admin.blueprint import bp, current_staff, permission_required, post_action, save_form
-from admin.views.care_forms import CampaignForm, fen
+from admin.views.care_forms import CampaignForm
 from backend.care.campaigns import RunResult, create_campaign, run_campaign
 from backend.care.models import RULE_LABELS, CareVisit, VisitStatus
 from backend.care.queries import campaign_counts, campaign_for_staff, campaigns, staff_visits
@@ -18,6 +18,7 @@ from backend.db import parse_id, unit_of_work
 from backend.extensions import db
 from backend.members.models import Group
 from backend.members.queries import group_tree
+from backend.money import parse_yuan
 from backend.staff.permissions import Permission
 
 
@@ -46,7 +47,7 @@ def care_campaign_new() -> Any:
             festival=form.festival.data,
             visit_on=form.visit_on.data,
             gift=form.gift.data,
-            amount_fen=fen(form.amount.data) or 0,
+            amount_fen=parse_yuan(form.amount.data) or 0,
             groups=_groups(form.group_ids.data),
         ),
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from flask_wtf.file import MultipleFileField
@@ -31,17 +30,6 @@ from backend.care.models import CATEGORY_LABELS, FREQUENCY_LABELS
 YUAN = Regexp(r"^\d{1,8}(\.\d{1,2})?$", message="请填写金额（元），如 300 或 299.50")
 CATEGORY_CHOICES = [SelectChoice(value, label) for value, label in CATEGORY_LABELS.items()]
 FREQUENCY_CHOICES = [SelectChoice(value, label) for value, label in FREQUENCY_LABELS.items()]
-
-
-def fen(text: str | None) -> int | None:
-    """A yuan amount typed into a form, in fen (None when left empty)."""
-    return int(Decimal(text) * 100) if text else None
-
-
-def yuan_text(fen_value: int | None) -> str:
-    if fen_value is None:
-        return ""
-    return f"{fen_value // 100}" if fen_value % 100 == 0 else f"{fen_value / 100:.2f}"
 
 
 class PolicyRuleForm(Form):

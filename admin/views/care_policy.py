@@ -10,7 +10,7 @@ from flask import Response, abort, flash, redirect, render_template, request, se
 
 from admin.blueprint import bp, current_staff, permission_required, post_action, save_form
 from admin.charts import scaled_chart, share_chart
-from admin.views.care_forms import PolicyRuleForm, PolicyYearForm, fen, yuan_text
+from admin.views.care_forms import PolicyRuleForm, PolicyYearForm
 from backend.care.figures import Line, by_category, by_group, by_month
 from backend.care.ledger import export_ledger
 from backend.care.models import CATEGORY_LABELS, CareCategory, Frequency
@@ -26,6 +26,7 @@ from backend.care.policy_editing import (
 from backend.db import SHANGHAI, parse_id, unit_of_work
 from backend.errors import PermissionDenied
 from backend.members.queries import group_for_staff, group_tree
+from backend.money import parse_yuan, yuan_input
 from backend.staff.permissions import Permission
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -69,7 +70,7 @@ def care_policy_edit() -> Any:
     rule = rules_for(year).get(CareCategory(category))
     form = PolicyRuleForm(obj=rule) if request.method == "GET" and rule else PolicyRuleForm()
     if request.method == "GET" and rule:
-        form.max_amount.data, form.budget.data = yuan_text(rule.max_amount_fen), yuan_text(rule.budget_fen)
+        form.max_amount.data, form.budget.data = yuan_input(rule.max_amount_fen), yuan_input(rule.budget_fen)
         form.frequency.data = rule.frequency.value
     result = save_form(form, lambda: _save_rule(year, CareCategory(category), form))
     if result.saved:
@@ -87,11 +88,11 @@ def _save_rule(year: int, category: CareCategory, form: PolicyRuleForm) -> Any:
         category,
         staff=current_staff(),
         standard=form.standard.data or "",
-        max_amount_fen=fen(form.max_amount.data) or 0,
+        max_amount_fen=parse_yuan(form.max_amount.data) or 0,
         frequency=Frequency(form.frequency.data),
         cash_allowed=form.cash_allowed.data,
         relatives=form.relatives.data or "",
-        budget_fen=fen(form.budget.data),
+        budget_fen=parse_yuan(form.budget.data),
     )
 
 
@@ -102,13 +103,13 @@ def care_policy_year() -> Any:
     year, settings = _year(), policy_year(_year())
     form = PolicyYearForm()
     if request.method == "GET" and settings is not None:
-        form.festival_cap.data = yuan_text(settings.festival_cap_fen)
+        form.festival_cap.data = yuan_input(settings.festival_cap_fen)
         form.warn_percent.data = settings.festival_warn_percent
     result = save_form(
         form,
         lambda: save_year(
             year,
-            festival_cap_fen=fen(form.festival_cap.data),
+            festival_cap_fen=parse_yuan(form.festival_cap.data),
             warn_percent=form.warn_percent.data,
             staff=current_staff(),
         ),

@@ -9,10 +9,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from backend.care.models import CATEGORY_LABELS, CareCategory, CareVisit, VisitStatus, yuan
+from backend.care.models import CATEGORY_LABELS, CareCategory, CareVisit, VisitStatus
 from backend.care.policy import rules_for
 from backend.extensions import db
 from backend.members.models import Group, Member
+from backend.money import yuan
 from backend.staff.models import Staff
 
 

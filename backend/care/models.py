@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from backend.db import utcnow
 from backend.extensions import db
 from backend.members.models import Group, Member, str_enum
+from backend.money import yuan
 from backend.staff.models import Staff
 from backend.uploads.models import Upload
 
@@ -334,8 +335,3 @@ class CareVisit(db.Model):
     @property
     def amount_yuan(self) -> str:
         return yuan(self.amount_fen)
-
-
-def yuan(fen: int | None) -> str:
-    """¥ text of an amount in fen: 150000 → 1,500.00."""
-    return "—" if fen is None else f"{fen / 100:,.2f}"

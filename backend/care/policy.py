@@ -15,10 +15,11 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from backend.care.models import CareCategory, CarePolicyRule, CarePolicyYear, CareVisit, Frequency, yuan
+from backend.care.models import CareCategory, CarePolicyRule, CarePolicyYear, CareVisit, Frequency
 from backend.errors import Conflict
 from backend.extensions import db
 from backend.members.models import Member
+from backend.money import yuan
 
 
 @dataclass(frozen=True)

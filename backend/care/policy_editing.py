@@ -13,11 +13,11 @@ from backend.care.models import (
     CarePolicyChange,
     CarePolicyRule,
     Frequency,
-    yuan,
 )
 from backend.care.policy import ensure_year, rules_for
 from backend.errors import PermissionDenied, ValidationFailed
 from backend.extensions import db
+from backend.money import yuan
 from backend.staff.models import Staff
 from backend.staff.permissions import Permission
 

@@ -15,7 +15,6 @@ from backend.care.models import (
     ContentState,
     Frequency,
     VisitStatus,
-    yuan,
 )
 from backend.care.policy import PolicyViolated, Proposal, lock_year, rules_for, violations
 from backend.care.requests import content_verdict, mark_visited
@@ -23,6 +22,7 @@ from backend.db import utcnow
 from backend.errors import Conflict, PermissionDenied, ValidationFailed
 from backend.extensions import db
 from backend.members.models import Member, MemberStatus
+from backend.money import yuan
 from backend.notifications.operations import notify
 from backend.staff.models import Staff
 from backend.staff.permissions import Permission

@@ -258,7 +258,7 @@ def test_policy_edit_keeps_history_and_only_the_whole_union_edits(app, client, u
     assert answer.status_code == 302
     post(client, f"/admin/care/policy/year?year={YEAR}", {"festival_cap": "1500", "warn_percent": "80"})
     page = html(client.get(f"/admin/care/policy?year={YEAR}"))
-    assert "修改记录" in page and "生日蛋糕" in page and "¥1500.00" in page
+    assert "修改记录" in page and "生日蛋糕" in page and "¥1,500.00" in page
     branch = app.test_client()
     login_as(Role.chair, union.branch_a, on=branch)
     assert branch.get(f"/admin/care/policy/edit?year={YEAR}&category=birthday").status_code == 403
