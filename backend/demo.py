@@ -108,14 +108,17 @@ def seed(member_count: int = 40) -> bool:
         phone = f"139{rng.randrange(10**8):08d}"
         if i <= len(DEMO_MEMBERS):
             name, phone = DEMO_MEMBERS[i - 1].name, DEMO_MEMBERS[i - 1].phone
+        birthday = date(rng.randrange(1966, 2003), rng.randrange(1, 13), rng.randrange(1, 29))
         create_member(
             staff=None,
             name=name,
             employee_no=f"E{i:04d}",
             group=groups[(i - 1) % len(groups)],
             phone=phone,
-            birthday=date(rng.randrange(1966, 2003), rng.randrange(1, 13), rng.randrange(1, 29)),
+            birthday=birthday,
             joined_on=date(rng.randrange(2005, 2026), rng.randrange(1, 13), 1),
+            # the oldest retire at 60 (the roster's 退休日期 is what the union's HR gives; this is an example)
+            retires_on=birthday.replace(year=birthday.year + 60) if birthday.year < 1968 else None,
         )
 
     production, technology = branches[0], branches[1]

@@ -53,6 +53,7 @@ def export_care(member: Member) -> dict[str, Any]:
                 "id": v.id,
                 "category": v.category.value,
                 "visited_on": v.visited_on.isoformat(),
+                "event_on": v.event_on.isoformat() if v.event_on else None,
                 "visitors": v.visitors,
                 "gift": v.gift,
                 "amount_fen": v.amount_fen,
@@ -60,6 +61,7 @@ def export_care(member: Member) -> dict[str, Any]:
                 "received_at": _time(v.received_at),
                 "rating": v.rating,
                 "comment": v.comment,
+                "comment_held": v.comment_held,
             }
             for v in visits
         ],

@@ -117,6 +117,7 @@ def test_export_and_delete_cover_care_data(app, client, emu, union):
     export = client.get("/api/v1/me/export", headers=auth(token)).get_json()
     assert [v["id"] for v in export["care"]["visits"]] == [visit_id]
     assert export["care"]["visits"][0]["comment"] == "谢谢工会"
+    assert export["care"]["visits"][0]["comment_held"] is False and "event_on" in export["care"]["visits"][0]
     assert len(export["care"]["requests"]) == 2
     assert client.delete("/api/v1/me", headers=auth(token)).status_code == 204
     kept = get(app, CareVisit, visit_id)
