@@ -58,7 +58,11 @@ class SelfTestSchema(ma.Schema):
 
 
 class ConsentSchema(ma.Schema):
-    version = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=32))
+    version = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=32),
+        metadata={"description": "所同意告知书的版本，须是 /config 的 hardship_consent.version"},
+    )
     sensitive_data = ma.fields.Boolean(load_default=False, metadata={"description": "同意处理敏感个人信息"})
     income_check = ma.fields.Boolean(load_default=False, metadata={"description": "同意核对家庭经济状况"})
 
@@ -159,7 +163,7 @@ class Applications(MethodView):
     @blp.response(201, ApplicationSchema)
     @blp.alt_response(403, description="member_not_active")
     @blp.alt_response(409, description="open_application_exists：已有正在办理的申请")
-    @blp.alt_response(422, description="validation_error")
+    @blp.alt_response(422, description="validation_error；consent_outdated：告知书版本不是当前版本")
     def post(self, data: dict[str, Any]) -> HardshipApplication:
         """新建申请（草稿）"""
         return applicant.create_application(current_member(), data)
@@ -178,7 +182,7 @@ class ApplicationDetail(MethodView):
     @blp.response(200, ApplicationSchema)
     @blp.alt_response(404, description="not_found")
     @blp.alt_response(409, description="invalid_state：只有草稿或退回补充的申请可以修改")
-    @blp.alt_response(422, description="validation_error")
+    @blp.alt_response(422, description="validation_error；consent_outdated：告知书版本不是当前版本")
     def patch(self, data: dict[str, Any], application_id: int) -> HardshipApplication:
         """修改草稿或退回补充的申请"""
         with unit_of_work():
@@ -191,7 +195,11 @@ class Submit(MethodView):
     @blp.response(200, ApplicationSchema)
     @blp.alt_response(404, description="not_found")
     @blp.alt_response(409, description="invalid_state")
-    @blp.alt_response(422, description="validation_error：没有填写完整，或没有分别同意两项告知")
+    @blp.alt_response(
+        422,
+        description="validation_error：没有填写完整，或没有分别同意两项告知；"
+        "consent_outdated：同意的告知书已不是当前版本，须重新同意",
+    )
     def post(self, application_id: int) -> HardshipApplication:
         """提交申请"""
         with unit_of_work():

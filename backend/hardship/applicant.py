@@ -17,6 +17,7 @@ from backend.announcements.operations import withdraw
 from backend.db import utcnow
 from backend.errors import NotFound, ValidationFailed
 from backend.extensions import db
+from backend.hardship.consent import require_current
 from backend.hardship.models import (
     OPEN_STATUSES,
     Category,
@@ -80,6 +81,7 @@ def _set_fields(application: HardshipApplication, member: Member, fields: dict[s
         _set_attachments(application, member, fields["attachment_ids"])
     consent = fields.get("consent")
     if consent:
+        require_current(consent.get("version"))
         now = utcnow()
         application.consent_version = str(consent.get("version") or "")[:32] or None
         application.sensitive_data_consent_at = now if consent.get("sensitive_data") else None
@@ -148,6 +150,7 @@ def submit_application(application_id: int, member: Member) -> HardshipApplicati
     errors = missing_for_submission(application)
     if errors:
         raise ValidationFailed("申请还没有填写完整，或还没有同意告知书", errors=errors)
+    require_current(application.consent_version)  # the text may have changed since they agreed
     before = application.status
     application.status = Status.submitted
     application.submitted_at = utcnow()
