@@ -167,7 +167,7 @@ def reindex_phones(batch_size: int) -> None:
 @with_appcontext
 def run_periodic() -> None:
     """运行一次定时任务（发布到期的定时公告、补发未送达的推送、继续中断的名册导入、活动抽签与活动提醒、
-    困难帮扶的公示期满与复核提醒、生日祝福）。
+    困难帮扶的公示期满与复核提醒、生日祝福、困难帮扶到期清理）。
 
     生产环境由 celery beat 定时执行；不用 Redis 的单机部署可以用 cron 每分钟运行本命令。
     """
@@ -193,6 +193,11 @@ def run_periodic() -> None:
     greeted = birthday_greetings()  # once a year per member (a dedupe key), so every minute is harmless
     if greeted:
         click.echo(f"发送生日祝福 {greeted} 条")
+    from backend.jobs import purge_expired_hardship
+
+    purged = purge_expired_hardship()  # only what passed the retention period: harmless every minute
+    if purged:
+        click.echo(f"困难帮扶：清理超过保存期限的申请 {purged} 件")
 
 
 @click.command("draw-activities")

@@ -100,6 +100,7 @@ def first_approve(application_id: int, *, staff: Staff, comment: str = "") -> Ha
 def reject(application_id: int, *, staff: Staff, comment: str) -> HardshipApplication:
     """First-level rejection (a submitted application)."""
     application = _begin(application_id, staff, Action.reject)
+    application.decided_at = utcnow()  # a decision too: the retention period counts from it
     return _rejected(application, Action.reject, staff, comment)
 
 
