@@ -13,7 +13,7 @@ from admin.views.hardship import REFUSALS, refusal_text, yuan_to_fen
 from backend.db import unit_of_work
 from backend.errors import ValidationFailed
 from backend.extensions import db
-from backend.hardship.files import file_for_staff, files_due, review_file
+from backend.hardship.files import file_for_staff, files_due, review_file, view_file
 from backend.hardship.ledger import export_ledger
 from backend.hardship.models import CATEGORY_LABELS, CLOSING_LABELS, TIER_LABELS, ClosingReason, Tier
 from backend.hardship.queries import fund_figures
@@ -93,6 +93,22 @@ def hardship_files() -> Any:
     )
 
 
+@bp.get("/hardship/files/<int:file_id>")
+@permission_required(Permission.review_hardship)
+def hardship_file(file_id: int) -> Any:
+    with unit_of_work():
+        file = view_file(file_id, current_staff())
+    return render_template(
+        "admin/hardship/file.html",
+        f=file,
+        tiers={k: v for k, v in TIER_LABELS.items() if k != "none"},
+        tier_labels=TIER_LABELS,
+        reasons=CLOSING_LABELS,
+        display_path=group_display_path,
+        today=today(),
+    )
+
+
 def _review(file_id: int) -> Any:
     form, staff = request.form, current_staff()
     tier = form.get("tier")
@@ -114,7 +130,7 @@ def hardship_file_review(file_id: int) -> Any:
     return post_action(
         lambda: _review(file_id),
         success="已保存复核结果",
-        redirect_to=url_for("admin.hardship_files"),
+        redirect_to=url_for("admin.hardship_file", file_id=file_id),
         refused=refusal_text,
         errors=REFUSALS,
     )

@@ -76,6 +76,17 @@ def export_hardship(member: Member) -> dict[str, Any]:
             "opened_on": file.opened_on.isoformat(),
             "review_due_on": file.review_due_on.isoformat(),
             "closed_on": file.closed_on.isoformat() if file.closed_on else None,
+            "reviews": [
+                {
+                    "reviewed_on": r.reviewed_on.isoformat(),
+                    "outcome": r.outcome.value,
+                    "tier_before": r.tier_before.value,
+                    "tier_after": r.tier_after.value,
+                    "closing_reason": r.closing_reason.value if r.closing_reason else None,
+                    "reason": r.reason,
+                }
+                for r in file.reviews
+            ],
         }
         if file is not None
         else None,
