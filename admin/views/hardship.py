@@ -14,17 +14,19 @@ from backend.db import unit_of_work
 from backend.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
 from backend.extensions import db
 from backend.hardship import review
-from backend.hardship.models import PAYMENT_METHOD_LABELS, STATUS_LABELS, PaymentMethod, Status
+from backend.hardship.models import PAYMENT_METHOD_LABELS, STATUS_LABELS, TIER_LABELS, PaymentMethod, Status
 from backend.hardship.payments import record_payment
 from backend.hardship.queries import (
     actions_for,
     attachment_for_staff,
+    computed_tier_now,
     publicity_list,
     queue,
     queue_counts,
     view_application,
 )
 from backend.hardship.standards import today
+from backend.hardship.tiering import OVERRIDE_TIERS, override_tier
 from backend.hardship.workflow import TRANSITIONS, Action
 from backend.members.queries import group_display_path
 from backend.staff.permissions import Permission
@@ -95,6 +97,9 @@ def hardship_application(application_id: int) -> Any:
         "admin/hardship/application.html",
         a=application,
         actions=actions_for(staff, application),
+        computed=computed_tier_now(application),
+        tier_labels=TIER_LABELS,
+        override_tiers=OVERRIDE_TIERS,
         transitions=TRANSITIONS,
         methods=PAYMENT_METHOD_LABELS,
         labels=STATUS_LABELS,
@@ -126,6 +131,9 @@ def _operation(action: Action, application_id: int) -> Any:
             application_id, staff=staff, amount_fen=yuan_to_fen(form.get("amount")), comment=comment
         ),
         Action.final_reject: lambda: review.final_reject(application_id, staff=staff, comment=comment),
+        Action.override_tier: lambda: override_tier(
+            application_id, staff=staff, tier=form.get("tier"), reason=comment
+        ),
         Action.pay: lambda: record_payment(
             application_id,
             staff=staff,

@@ -15,7 +15,6 @@ from backend.hardship.timeline import (
     add_event,
     lock_application,
     require_staff,
-    require_state,
     tell_applicant,
 )
 from backend.hardship.workflow import Action
@@ -35,7 +34,6 @@ def record_payment(
     if application is None:
         raise NotFound()
     require_staff(application, staff, Action.pay)
-    require_state(application, Action.pay)
     if not isinstance(amount_fen, int) or amount_fen < 1:
         raise ValidationFailed(errors={"amount_fen": ["请填写发放金额（大于零）"]})
     granted = application.granted_amount_fen or 0

@@ -46,6 +46,8 @@ def export_hardship(member: Member) -> dict[str, Any]:
                 "hardship_expenses_fen": a.figure("hardship_expenses_fen"),
                 "requested_amount_fen": a.figure("requested_amount_fen"),
                 "tier": a.tier.value if a.tier else None,
+                "tier_override": a.tier_override.value if a.tier_override else None,
+                "tier_override_reason": a.tier_override_reason,
                 "granted_amount_fen": a.granted_amount_fen,
                 "disbursed_fen": a.disbursed_fen,
                 "consent_version": a.consent_version,

@@ -15,22 +15,21 @@ from backend.announcements.models import AnnouncementCategory
 from backend.announcements.operations import create_announcement, publish
 from backend.audit.operations import record
 from backend.db import to_local, utcnow
-from backend.errors import InvalidState, NotFound, ValidationFailed
+from backend.errors import NotFound, ValidationFailed
 from backend.extensions import db
 from backend.hardship.files import open_or_renew_file
 from backend.hardship.models import HardshipApplication, HardshipObjection, Status
-from backend.hardship.standards import classify, fund_row, granted_in, standard_in_force, today
+from backend.hardship.standards import fund_row, granted_in, standard_in_force, today
+from backend.hardship.tiering import decided_tier
 from backend.hardship.timeline import (
     FundExhausted,
-    SameApprover,
     YearlyLimitReached,
     add_event,
     lock_application,
     require_staff,
-    require_state,
     tell_applicant,
 )
-from backend.hardship.workflow import TRANSITIONS, Action
+from backend.hardship.workflow import Action
 from backend.members.queries import group_display_path
 from backend.staff.models import Staff
 
@@ -46,12 +45,14 @@ def _comment(text: str | None, *, required: str | None = None) -> str:
     return comment
 
 
-def _begin(application_id: int, staff: Staff, action: Action) -> HardshipApplication:
+def _begin(
+    application_id: int, staff: Staff, action: Action, now: datetime | None = None
+) -> HardshipApplication:
+    """The application, locked, once the workflow table allows this staff member the action now."""
     application = lock_application(application_id)
     if application is None:
         raise NotFound()
-    require_staff(application, staff, action)
-    require_state(application, action)
+    require_staff(application, staff, action, now)
     return application
 
 
@@ -107,9 +108,6 @@ def reject(application_id: int, *, staff: Staff, comment: str) -> HardshipApplic
 def final_reject(application_id: int, *, staff: Staff, comment: str) -> HardshipApplication:
     """Final rejection, after the 公示 (by a final approver, not the first approver)."""
     application = _begin(application_id, staff, Action.final_reject)
-    _require_publicity_over(application)
-    if staff.id == application.first_approver_id:
-        raise SameApprover()
     application.final_decider_id = staff.id
     application.decided_at = utcnow()
     return _rejected(application, Action.final_reject, staff, comment)
@@ -171,11 +169,7 @@ def start_publicity(application_id: int, *, staff: Staff, now: datetime | None =
 def record_objection(
     application_id: int, *, staff: Staff, content: str, now: datetime | None = None
 ) -> HardshipObjection:
-    application = _begin(application_id, staff, Action.record_objection)
-    if application.publicity_ended_at is not None or (application.publicity_ends_at or utcnow()) <= (
-        now or utcnow()
-    ):
-        raise InvalidState("公示期已结束，不能再登记异议")
+    application = _begin(application_id, staff, Action.record_objection, now)
     text = _comment(content, required="请填写异议内容")
     objection = HardshipObjection(application_id=application.id, content=text, recorded_by_id=staff.id)
     db.session.add(objection)
@@ -217,19 +211,11 @@ def end_publicity_due(now: datetime | None = None, *, limit: int = 100) -> list[
     return ids
 
 
-def _require_publicity_over(application: HardshipApplication) -> None:
-    if application.publicity_ended_at is None:
-        raise InvalidState(TRANSITIONS[Action.final_approve].refusal)
-
-
 def final_approve(
     application_id: int, *, staff: Staff, amount_fen: int, comment: str = "", on: datetime | None = None
 ) -> HardshipApplication:
     """Final approval: not by the first approver, within the year's fund (locked) and yearly limit."""
     application = _begin(application_id, staff, Action.final_approve)
-    _require_publicity_over(application)
-    if staff.id == application.first_approver_id:
-        raise SameApprover()
     if not isinstance(amount_fen, int) or not 1 <= amount_fen <= 10**9:
         raise ValidationFailed(errors={"amount_fen": ["请填写批准金额（大于零）"]})
     decided_on = today()
@@ -243,13 +229,7 @@ def final_approve(
         and amount_fen > category_fund - granted_in(decided_on.year, application.category)
     ):
         raise FundExhausted()
-    application.tier = classify(
-        household_size=max(application.figure("household_size") or 1, 1),
-        household_income_fen=application.figure("household_income_fen") or 0,
-        hardship_expenses_fen=application.figure("hardship_expenses_fen") or 0,
-        sudden_event=application.category.value == "sudden",
-        dibao=standard.dibao_monthly_fen,
-    )[1]
+    application.tier = decided_tier(application, standard)
     application.granted_amount_fen = amount_fen
     application.standard_id = standard.id
     application.decision_year = decided_on.year
