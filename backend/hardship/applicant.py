@@ -12,8 +12,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from backend.announcements.models import Announcement, AnnouncementStatus
-from backend.announcements.operations import withdraw
 from backend.db import utcnow
 from backend.errors import NotFound, ValidationFailed
 from backend.extensions import db
@@ -29,6 +27,7 @@ from backend.hardship.timeline import (
     add_event,
     lock_application,
     require_state,
+    take_down_notice,
     tell_applicant,
 )
 from backend.hardship.workflow import Action
@@ -169,20 +168,12 @@ def withdraw_application(application_id: int, member: Member, *, notify: bool = 
     before = application.status
     application.status = Status.withdrawn
     event = add_event(application, Action.withdraw, from_status=before, by_applicant=True)
-    _take_down_notice(application)
+    take_down_notice(application)
     if notify:
         tell_applicant(
             application, event, "困难帮扶申请已撤回", "您已撤回困难帮扶申请。如有需要，可以重新申请。"
         )
     return application
-
-
-def _take_down_notice(application: HardshipApplication) -> None:
-    if application.publicity_announcement_id is None:
-        return
-    announcement = db.session.get(Announcement, application.publicity_announcement_id)
-    if announcement is not None and announcement.status == AnnouncementStatus.published:
-        withdraw(announcement, staff=announcement.author)
 
 
 def member_applications(member: Member) -> sa.Select[tuple[HardshipApplication]]:

@@ -27,6 +27,7 @@ from backend.hardship.timeline import (
     add_event,
     lock_application,
     require_staff,
+    take_down_notice,
     tell_applicant,
 )
 from backend.hardship.workflow import Action
@@ -201,11 +202,12 @@ def end_publicity_due(now: datetime | None = None, *, limit: int = 100) -> list[
         application = db.session.get(HardshipApplication, application_id)
         application.publicity_ended_at = now
         objections = len(application.objections)
+        taken_down = take_down_notice(application, now)
         event = add_event(
             application,
             Action.end_publicity,
             from_status=application.status,
-            comment=f"公示期满，异议 {objections} 条",
+            comment=f"公示期满，异议 {objections} 条" + ("，公示已撤下" if taken_down else ""),
         )
         tell_applicant(application, event, "困难帮扶公示期满", "您的申请公示期已满，正在等待工会终审。")
     return ids

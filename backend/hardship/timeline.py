@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from backend.announcements.models import Announcement, AnnouncementStatus
+from backend.announcements.operations import withdraw
 from backend.db import utcnow
 from backend.errors import DomainError, InvalidState, NotFound, PermissionDenied
 from backend.extensions import db
@@ -15,6 +18,8 @@ from backend.hardship.workflow import ACTOR_PERMISSIONS, DECISIONS, TRANSITIONS,
 from backend.notifications.operations import notify
 from backend.staff.models import Staff
 from backend.staff.permissions import Permission
+
+log = logging.getLogger(__name__)
 
 MEMBER_LINK = "/pages/hardship/detail?id={id}"
 
@@ -138,6 +143,24 @@ def add_event(
     db.session.add(event)
     db.session.flush()
     return event
+
+
+def take_down_notice(application: HardshipApplication, now: datetime | None = None) -> bool:
+    """Withdraws the application's 公示 announcement if it is still showing (in the name of the staff
+    member who posted it), when the window ends or the applicant withdraws. Should that staff member no
+    longer be allowed to manage it, it is logged and left for staff to take down: the step still happens."""
+    if application.publicity_announcement_id is None:
+        return False
+    announcement = db.session.get(Announcement, application.publicity_announcement_id)
+    if announcement is None or announcement.status != AnnouncementStatus.published:
+        return False
+    try:
+        with db.session.begin_nested():
+            withdraw(announcement, staff=announcement.author, now=now)
+    except DomainError:
+        log.warning("hardship %s: could not withdraw 公示 announcement %s", application.id, announcement.id)
+        return False
+    return True
 
 
 def tell_applicant(application: HardshipApplication, event: HardshipEvent, title: str, body: str) -> None:
