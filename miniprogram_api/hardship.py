@@ -17,6 +17,7 @@ from flask_smorest import Blueprint
 from backend.db import unit_of_work
 from backend.hardship import applicant
 from backend.hardship.files import member_file
+from backend.hardship.limits import AMOUNT_MAX_FEN, FIGURE_MAX_FEN, HOUSEHOLD_MAX, MAX_ATTACHMENTS, REASON_MAX
 from backend.hardship.models import CATEGORY_LABELS, STATUS_LABELS, TIER_LABELS, HardshipApplication
 from backend.hardship.standards import self_test
 from miniprogram_api.announcements import AttachmentSchema
@@ -33,12 +34,13 @@ from miniprogram_api.schemas import LocalDateTime
 
 blp = Blueprint("hardship", __name__, url_prefix="/api/v1", description="困难帮扶")
 
-FEN = {"validate": ma.validate.Range(min=0, max=10**10)}
+FEN = {"validate": ma.validate.Range(min=0, max=FIGURE_MAX_FEN)}
+HOUSEHOLD = ma.validate.Range(min=1, max=HOUSEHOLD_MAX)
 CATEGORY_DOC = "living 生活救助 / medical 医疗救助 / education 助学 / sudden 意外致困 / other 其他"
 
 
 class SelfTestInSchema(ma.Schema):
-    household_size = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=50))
+    household_size = ma.fields.Integer(required=True, validate=HOUSEHOLD)
     household_income_fen = ma.fields.Integer(
         required=True, metadata={"description": "近 12 个月家庭总收入（分）"}, **FEN
     )
@@ -71,12 +73,14 @@ class ApplicationInSchema(ma.Schema):
     category = ma.fields.String(
         validate=ma.validate.OneOf(list(CATEGORY_LABELS)), metadata={"description": CATEGORY_DOC}
     )
-    reason = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=2000))
-    household_size = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(min=1, max=50))
+    reason = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=REASON_MAX))
+    household_size = ma.fields.Integer(allow_none=True, validate=HOUSEHOLD)
     household_income_fen = ma.fields.Integer(allow_none=True, **FEN)
     hardship_expenses_fen = ma.fields.Integer(allow_none=True, **FEN)
-    requested_amount_fen = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(min=1, max=10**9))
-    attachment_ids = ma.fields.List(DbId(), validate=ma.validate.Length(max=20))
+    requested_amount_fen = ma.fields.Integer(
+        allow_none=True, validate=ma.validate.Range(min=1, max=AMOUNT_MAX_FEN)
+    )
+    attachment_ids = ma.fields.List(DbId(), validate=ma.validate.Length(max=MAX_ATTACHMENTS))
     consent = ma.fields.Nested(ConsentSchema)
 
 

@@ -14,6 +14,7 @@ from backend.db import unit_of_work
 from backend.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
 from backend.extensions import db
 from backend.hardship import review
+from backend.hardship.limits import AMOUNT_MAX_FEN, COMMENT_MAX
 from backend.hardship.models import PAYMENT_METHOD_LABELS, STATUS_LABELS, TIER_LABELS, PaymentMethod, Status
 from backend.hardship.payments import record_payment
 from backend.hardship.queries import (
@@ -46,7 +47,7 @@ def yuan_to_fen(text: str | None, field: str = "amount") -> int:
         value = Decimal((text or "").strip())
     except InvalidOperation:
         value = Decimal(0)
-    if not value.is_finite() or value <= 0 or value > 10_000_000 or value != round(value, 2):
+    if not value.is_finite() or value <= 0 or value * 100 > AMOUNT_MAX_FEN or value != round(value, 2):
         raise ValidationFailed("请填写正确的金额（元，最多两位小数）", errors={field: ["请填写正确的金额"]})
     return int(value * 100)
 
@@ -100,6 +101,7 @@ def hardship_application(application_id: int) -> Any:
         computed=computed_tier_now(application),
         tier_labels=TIER_LABELS,
         override_tiers=OVERRIDE_TIERS,
+        comment_max=COMMENT_MAX,
         transitions=TRANSITIONS,
         methods=PAYMENT_METHOD_LABELS,
         labels=STATUS_LABELS,

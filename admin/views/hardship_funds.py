@@ -15,6 +15,7 @@ from backend.errors import ValidationFailed
 from backend.extensions import db
 from backend.hardship.files import file_for_staff, files_due, review_file, view_file
 from backend.hardship.ledger import export_ledger
+from backend.hardship.limits import COMMENT_MAX
 from backend.hardship.models import CATEGORY_LABELS, CLOSING_LABELS, TIER_LABELS, ClosingReason, Tier
 from backend.hardship.queries import fund_figures
 from backend.hardship.standards import save_standard, standard_history, today
@@ -90,6 +91,7 @@ def hardship_files() -> Any:
         reasons=CLOSING_LABELS,
         display_path=group_display_path,
         today=today(),
+        comment_max=COMMENT_MAX,
     )
 
 
@@ -106,6 +108,7 @@ def hardship_file(file_id: int) -> Any:
         reasons=CLOSING_LABELS,
         display_path=group_display_path,
         today=today(),
+        comment_max=COMMENT_MAX,
     )
 
 

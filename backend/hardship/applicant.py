@@ -16,6 +16,13 @@ from backend.db import utcnow
 from backend.errors import NotFound, ValidationFailed
 from backend.extensions import db
 from backend.hardship.consent import require_current
+from backend.hardship.limits import (
+    AMOUNT_MAX_FEN,
+    FIGURE_MAX_FEN,
+    HOUSEHOLD_MAX,
+    MAX_ATTACHMENTS,
+    REASON_MAX,
+)
 from backend.hardship.models import (
     OPEN_STATUSES,
     Category,
@@ -34,9 +41,13 @@ from backend.hardship.workflow import Action
 from backend.members.models import Member
 from backend.uploads.operations import attach_uploads
 
-MAX_ATTACHMENTS = 20
-REASON_MAX = 2000
 FIGURES = ("household_size", "household_income_fen", "hardship_expenses_fen", "requested_amount_fen")
+FIGURE_LIMITS = {
+    "household_size": HOUSEHOLD_MAX,
+    "household_income_fen": FIGURE_MAX_FEN,
+    "hardship_expenses_fen": FIGURE_MAX_FEN,
+    "requested_amount_fen": AMOUNT_MAX_FEN,
+}
 REQUIRED = {
     "reason": "请写明申请原因",
     "household_size": "请填写家庭人口数",
@@ -75,6 +86,8 @@ def _set_fields(application: HardshipApplication, member: Member, fields: dict[s
     for name in FIGURES:
         if name in fields:
             value = fields[name]
+            if value is not None and not 0 <= int(value) <= FIGURE_LIMITS[name]:
+                raise ValidationFailed(errors={name: [f"不能超过 {FIGURE_LIMITS[name]}"]})
             setattr(application, name, str(int(value)) if value is not None else None)
     if "attachment_ids" in fields and fields["attachment_ids"] is not None:
         _set_attachments(application, member, fields["attachment_ids"])

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from backend.audit.operations import record
 from backend.errors import NotFound, PermissionDenied, ValidationFailed
 from backend.extensions import db
+from backend.hardship.limits import COMMENT_MAX
 from backend.hardship.models import (
     ClosingReason,
     FileStatus,
@@ -93,7 +94,7 @@ def review_file(
         raise PermissionDenied()
     if file.status != FileStatus.active:
         raise ValidationFailed(errors={"outcome": ["档案已出档"]})
-    comment = (comment or "").strip()[:1000]
+    comment = (comment or "").strip()[:COMMENT_MAX]
     before = file.tier
     if outcome == "keep":
         if tier is not None and tier != Tier.none:

@@ -143,8 +143,12 @@ class HardshipStandard(db.Model):
 
 
 class HardshipFund(db.Model):
-    """The year's running total granted: the row a final approval locks (FOR UPDATE) while it checks
-    what is left, so two approvals cannot both spend the last money."""
+    """The year's lock row: a final approval (and a change of the year's standard) locks it FOR UPDATE
+    while it checks what is left, so two approvals cannot both spend the last money.
+
+    What was granted and paid is summed from the applications (`standards.granted_in`, the ledger): one
+    source, so the fund page, the check and the ledger cannot disagree. `granted_fen` / `disbursed_fen`
+    are no longer written (they were never read); a later migration may drop them."""
 
     __tablename__ = "hardship_funds"
 

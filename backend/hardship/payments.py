@@ -9,7 +9,6 @@ from backend.audit.operations import record
 from backend.errors import NotFound, ValidationFailed
 from backend.extensions import db
 from backend.hardship.models import HardshipPayment, PaymentMethod, Status
-from backend.hardship.standards import fund_row
 from backend.hardship.timeline import (
     Overpayment,
     add_event,
@@ -51,9 +50,6 @@ def record_payment(
     )
     db.session.add(payment)
     application.disbursed_fen = application.disbursed_fen + amount_fen
-    if application.decision_year is not None:
-        fund = fund_row(application.decision_year, lock=True)
-        fund.disbursed_fen = fund.disbursed_fen + amount_fen
     before = application.status
     if application.disbursed_fen == granted:
         application.status = Status.disbursed

@@ -18,6 +18,7 @@ from backend.db import to_local, utcnow
 from backend.errors import NotFound, ValidationFailed
 from backend.extensions import db
 from backend.hardship.files import open_or_renew_file
+from backend.hardship.limits import AMOUNT_MAX_FEN, COMMENT_MAX
 from backend.hardship.models import HardshipApplication, HardshipObjection, Status
 from backend.hardship.standards import fund_row, granted_in, standard_in_force, today
 from backend.hardship.tiering import decided_tier
@@ -33,8 +34,6 @@ from backend.hardship.timeline import (
 from backend.hardship.workflow import Action
 from backend.members.queries import group_display_path
 from backend.staff.models import Staff
-
-COMMENT_MAX = 1000
 
 
 def _comment(text: str | None, *, required: str | None = None) -> str:
@@ -218,10 +217,10 @@ def final_approve(
 ) -> HardshipApplication:
     """Final approval: not by the first approver, within the year's fund (locked) and yearly limit."""
     application = _begin(application_id, staff, Action.final_approve)
-    if not isinstance(amount_fen, int) or not 1 <= amount_fen <= 10**9:
+    if not isinstance(amount_fen, int) or not 1 <= amount_fen <= AMOUNT_MAX_FEN:
         raise ValidationFailed(errors={"amount_fen": ["请填写批准金额（大于零）"]})
     decided_on = today()
-    fund = fund_row(decided_on.year, lock=True)
+    fund_row(decided_on.year, lock=True)  # the lock: one approval at a time checks what is left
     standard = standard_in_force(decided_on)
     _check_limits(application, standard.yearly_limit, decided_on.year)
     left = standard.fund_total_fen - granted_in(decided_on.year)
@@ -237,7 +236,6 @@ def final_approve(
     application.decision_year = decided_on.year
     application.final_decider_id = staff.id
     application.decided_at = on or utcnow()
-    fund.granted_fen = fund.granted_fen + amount_fen
     open_or_renew_file(application, decided_on)
     return _move(
         application,

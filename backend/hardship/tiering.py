@@ -7,13 +7,13 @@ from __future__ import annotations
 from backend.audit.operations import record
 from backend.db import utcnow
 from backend.errors import NotFound, ValidationFailed
+from backend.hardship.limits import COMMENT_MAX
 from backend.hardship.models import TIER_LABELS, HardshipApplication, HardshipStandard, Tier
 from backend.hardship.standards import classify
 from backend.hardship.timeline import add_event, lock_application, require_staff
 from backend.hardship.workflow import Action
 from backend.staff.models import Staff
 
-REASON_MAX = 1000
 OVERRIDE_TIERS = (Tier.deep, Tier.relative, Tier.sudden)
 
 
@@ -44,8 +44,8 @@ def override_tier(application_id: int, *, staff: Staff, tier: str | None, reason
     text = (reason or "").strip()
     if not text:
         errors["comment"] = ["请写明调整困难类型的理由"]
-    elif len(text) > REASON_MAX:
-        errors["comment"] = [f"理由不能超过 {REASON_MAX} 个字"]
+    elif len(text) > COMMENT_MAX:
+        errors["comment"] = [f"理由不能超过 {COMMENT_MAX} 个字"]
     if errors:
         raise ValidationFailed(errors=errors)
     chosen = Tier(tier)
