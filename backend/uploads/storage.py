@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import IO
 
 import sqlalchemy as sa
-from flask import Response, current_app, send_file
+from flask import Response, current_app, has_request_context, request, send_file
 from sqlalchemy.orm import Session, SessionTransaction
 
 from backend.errors import DomainError, NotFound
@@ -247,6 +247,14 @@ def stored_names_older_than(older_than_seconds: float) -> Iterator[str]:
                         continue  # removed meanwhile
 
 
+def _plain_bytes(upload: Upload) -> bytes:
+    try:
+        return read_plain(stored_path(upload.storage_name))  # decrypted in memory, never on disk
+    except (FileNotFoundError, IsADirectoryError):
+        log.error("upload %s: file %s is missing from UPLOAD_DIR", upload.id, upload.storage_name)
+        raise NotFound() from None
+
+
 def send_upload(upload: Upload, *, shared_computer: bool = False) -> Response:
     """The file as a download: its sniffed type, its UTF-8 name, never sniffed again, cached privately.
 
@@ -254,20 +262,19 @@ def send_upload(upload: Upload, *, shared_computer: bool = False) -> Response:
     announcement's attachment stops being served at once. `shared_computer` (the admin: office PCs
     several people use) sends `no-store` instead, so no copy stays in the browser's cache.
     """
-    try:
-        data = read_plain(stored_path(upload.storage_name))  # decrypted in memory, never on disk
-    except (FileNotFoundError, IsADirectoryError):
-        log.error("upload %s: file %s is missing from UPLOAD_DIR", upload.id, upload.storage_name)
-        raise NotFound() from None
-    response = send_file(
-        BytesIO(data),
-        mimetype=upload.content_type,
-        as_attachment=True,
-        download_name=upload.filename,
-        conditional=True,
-        etag=upload.sha256,
-        last_modified=upload.created_at,
-    )
+    if has_request_context() and request.if_none_match.contains(upload.sha256):
+        response = Response(status=304)  # the phone's copy is current: nothing to decrypt
+        response.set_etag(upload.sha256)
+    else:
+        response = send_file(
+            BytesIO(_plain_bytes(upload)),
+            mimetype=upload.content_type,
+            as_attachment=True,
+            download_name=upload.filename,
+            conditional=True,
+            etag=upload.sha256,
+            last_modified=upload.created_at,
+        )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.cache_control.public = False
     response.cache_control.private = True

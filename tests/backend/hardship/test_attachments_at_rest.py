@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from backend.extensions import db
+from backend.uploads import storage
 from backend.uploads.at_rest import MARKER, read_plain
 from backend.uploads.models import Upload
 from backend.uploads.storage import stored_path
@@ -82,3 +83,21 @@ def test_a_file_stored_before_encryption_is_served_and_rotation_encrypts_it(app,
     assert data not in path.read_bytes() and path.read_bytes().startswith(MARKER)
     assert _served(urls) == {"applicant": data, "officer": data}
     assert not list((path.parent.parent.parent / "tmp").glob("*.part"))  # no temporary file left
+
+
+def test_a_revalidation_with_the_etag_is_answered_without_decrypting(app, case, monkeypatch):
+    _, _, urls = case
+    client, url, headers = urls["applicant"]
+    first = client.get(url, headers=headers)
+    etag = first.headers["ETag"]
+    first.close()
+    monkeypatch.setattr(storage, "read_plain", _never)
+    again = client.get(url, headers={**headers, "If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b"" and again.headers["ETag"] == etag
+    assert (
+        "private" in again.headers["Cache-Control"] and again.headers["X-Content-Type-Options"] == "nosniff"
+    )
+
+
+def _never(path):
+    raise AssertionError("decrypted for a 304")
