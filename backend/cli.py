@@ -132,7 +132,7 @@ def purge_expired(days: int) -> None:
 @with_appcontext
 @click.option("--batch-size", default=500, show_default=True, help="每次提交处理的行数")
 def rotate_data_key(batch_size: int) -> None:
-    """用 DATA_KEY 的第一个密钥重新加密全部加密字段，并用 DATA_INDEX_KEY 重建手机号索引。
+    """用 DATA_KEY 的第一个密钥重新加密全部加密字段和上传文件，并用 DATA_INDEX_KEY 重建手机号索引。
 
     轮换密钥：把新密钥放在 DATA_KEY 最前面（DATA_KEY=新,旧），设置 DATA_INDEX_KEY，重启全部进程，
     再运行本命令；完成后即可从 DATA_KEY 中去掉旧密钥。中途中断时再运行一次即可。
@@ -142,6 +142,11 @@ def rotate_data_key(batch_size: int) -> None:
     for table, count in rotate(batch_size=batch_size).items():
         note = f"（另有 {count.skipped} 行在此期间被修改过，已是新密钥）" if count.skipped else ""
         click.echo(f"{table}：重新加密 {count.rows} 行{note}")
+    from backend.key_rotation import rotate_upload_files
+
+    files = rotate_upload_files(batch_size=batch_size)
+    missing = f"（{files.skipped} 个文件不在上传目录中）" if files.skipped else ""
+    click.echo(f"上传文件：重新加密 {files.rows} 个{missing}")
 
 
 @click.command("reindex-phones")
@@ -162,7 +167,7 @@ def reindex_phones(batch_size: int) -> None:
 @with_appcontext
 def run_periodic() -> None:
     """运行一次定时任务（发布到期的定时公告、补发未送达的推送、继续中断的名册导入、活动抽签与活动提醒、
-    困难帮扶的公示期满与复核提醒、生日祝福）。
+    困难帮扶的公示期满与复核提醒、生日祝福、困难帮扶到期清理）。
 
     生产环境由 celery beat 定时执行；不用 Redis 的单机部署可以用 cron 每分钟运行本命令。
     """
@@ -188,6 +193,11 @@ def run_periodic() -> None:
     greeted = birthday_greetings()  # once a year per member (a dedupe key), so every minute is harmless
     if greeted:
         click.echo(f"发送生日祝福 {greeted} 条")
+    from backend.jobs import purge_expired_hardship
+
+    purged = purge_expired_hardship()  # only what passed the retention period: harmless every minute
+    if purged:
+        click.echo(f"困难帮扶：清理超过保存期限的申请 {purged} 件")
 
 
 @click.command("draw-activities")

@@ -116,6 +116,11 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         # request nobody scheduled within CARE_FOLLOW_UP_DAYS days.
         "CARE_DUE_DAYS": int(_env("CARE_DUE_DAYS", "7") or 7),
         "CARE_FOLLOW_UP_DAYS": int(_env("CARE_FOLLOW_UP_DAYS", "3") or 3),
+        # Hardship aid (backend/hardship/consent.py, retention.py): the consent text applicants agree to
+        # and its version (empty text: the built-in one); how long decided applications are kept.
+        "HARDSHIP_CONSENT_VERSION": _env("HARDSHIP_CONSENT_VERSION", "2026-1"),
+        "HARDSHIP_CONSENT_TEXT": _env("HARDSHIP_CONSENT_TEXT"),
+        "HARDSHIP_RETENTION_YEARS": int(_env("HARDSHIP_RETENTION_YEARS", "30") or 30),
         # A WeChat-verified phone for every binding, also to roster rows without a phone and join requests.
         "BINDING_REQUIRE_PHONE": (_env("BINDING_REQUIRE_PHONE") or "").lower() in ("1", "true", "yes"),
         "ADMIN_LOGIN_RATE_LIMIT": _env("ADMIN_LOGIN_RATE_LIMIT", "5 per minute"),

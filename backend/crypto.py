@@ -147,3 +147,24 @@ def mask_phone(phone: str | None) -> str | None:
     if len(phone) < 7:
         return "*" * len(phone)
     return f"{phone[:3]}****{phone[-4:]}"
+
+
+# Files (upload contents) use the same keys as the columns: bytes in, bytes out.
+
+
+def encrypt_bytes(data: bytes) -> bytes:
+    return _fernet(_current_key()).encrypt(data)
+
+
+def decrypt_bytes(token: bytes) -> bytes:
+    try:
+        return _fernet(_current_key()).decrypt(token)
+    except InvalidToken as exc:
+        raise RuntimeError("encrypted file cannot be read with the configured DATA_KEY") from exc
+
+
+def reencrypt_bytes(token: bytes) -> bytes:
+    try:
+        return _fernet(_current_key()).rotate(token)
+    except InvalidToken as exc:
+        raise RuntimeError("encrypted file cannot be read with the configured DATA_KEY") from exc

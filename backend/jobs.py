@@ -18,6 +18,7 @@ from backend.announcements.operations import publish_due
 from backend.db import unit_of_work
 from backend.extensions import celery as _celery
 from backend.hardship.files import remind_reviews_due
+from backend.hardship.retention import purge_expired_applications
 from backend.hardship.review import end_publicity_due
 from backend.hardship.standards import today
 from backend.maintenance import purge_expired as purge
@@ -61,6 +62,10 @@ def configure_celery(celery: Celery, app: Flask) -> None:
             "maintenance-purge-expired": {
                 "task": "maintenance.purge_expired",
                 "schedule": crontab(hour=3, minute=30),
+            },
+            "hardship-purge-expired": {
+                "task": "hardship.purge_expired",
+                "schedule": crontab(hour=3, minute=45),
             },
         },
     )
@@ -183,3 +188,16 @@ def remind_hardship_reviews() -> int:
     asked to update their information (once per due date: the dedupe key)."""
     with unit_of_work():
         return remind_reviews_due(today())
+
+
+@_celery.task(name="hardship.purge_expired")
+def purge_expired_hardship() -> int:
+    """Every day at 03:45 (celery beat): decided applications past the retention period are deleted,
+    with their attachments (backend/hardship/retention.py), a batch per commit."""
+    purged = 0
+    while True:
+        with unit_of_work():
+            batch = purge_expired_applications()
+        purged += batch
+        if batch == 0:
+            return purged

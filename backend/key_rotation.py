@@ -7,6 +7,8 @@ machine; once it has finished, the old key can leave DATA_KEY. The columns are f
 indexes ``info={"last4_index_of": <column>}``), so a new encrypted field is covered without touching
 this module.
 
+Upload files are re-encrypted too (`rotate_upload_files`), after the columns.
+
 `flask reindex-phones` (``fill_missing_indexes``) writes only the indexes that are missing, e.g. the
 last-four index of members stored before it existed (the migration that adds it cannot compute it: the
 key is not in the database), without re-encrypting anything.
@@ -27,6 +29,8 @@ from sqlalchemy.orm import Session
 from backend.crypto import EncryptedString, blind_index, decrypt, last4_index, reencrypt
 from backend.db import unit_of_work
 from backend.extensions import db
+from backend.uploads.models import Upload
+from backend.uploads.storage import reseal_stored
 
 
 @dataclass
@@ -171,4 +175,30 @@ def _fill_table(rotation: TableRotation, batch_size: int) -> int:
                 filled += result.rowcount
         if len(rows) < batch_size:
             return filled
+        last_id = rows[-1][0]
+
+
+def rotate_upload_files(*, batch_size: int = 500) -> RotationCount:
+    """Every upload's file re-encrypted under the first DATA_KEY (files stored before uploads were
+    encrypted get encrypted now): `rows` files rewritten, `skipped` files missing from UPLOAD_DIR.
+
+    The rows are read in batches by id; each file is written anew and renamed over the old one
+    (backend/uploads/at_rest.py), so a download meanwhile gets one whole version or the other.
+    """
+    count, last_id = RotationCount(), 0
+    while True:
+        with unit_of_work() as session:
+            rows = session.execute(
+                sa.select(Upload.id, Upload.storage_name)
+                .where(Upload.id > last_id)
+                .order_by(Upload.id)
+                .limit(batch_size)
+            ).all()
+        for _, storage_name in rows:
+            if reseal_stored(storage_name):
+                count.rows += 1
+            else:
+                count.skipped += 1
+        if len(rows) < batch_size:
+            return count
         last_id = rows[-1][0]

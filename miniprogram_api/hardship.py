@@ -17,6 +17,7 @@ from flask_smorest import Blueprint
 from backend.db import unit_of_work
 from backend.hardship import applicant
 from backend.hardship.files import member_file
+from backend.hardship.limits import AMOUNT_MAX_FEN, FIGURE_MAX_FEN, HOUSEHOLD_MAX, MAX_ATTACHMENTS, REASON_MAX
 from backend.hardship.models import CATEGORY_LABELS, STATUS_LABELS, TIER_LABELS, HardshipApplication
 from backend.hardship.standards import self_test
 from miniprogram_api.announcements import AttachmentSchema
@@ -33,12 +34,13 @@ from miniprogram_api.schemas import LocalDateTime
 
 blp = Blueprint("hardship", __name__, url_prefix="/api/v1", description="困难帮扶")
 
-FEN = {"validate": ma.validate.Range(min=0, max=10**10)}
+FEN = {"validate": ma.validate.Range(min=0, max=FIGURE_MAX_FEN)}
+HOUSEHOLD = ma.validate.Range(min=1, max=HOUSEHOLD_MAX)
 CATEGORY_DOC = "living 生活救助 / medical 医疗救助 / education 助学 / sudden 意外致困 / other 其他"
 
 
 class SelfTestInSchema(ma.Schema):
-    household_size = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=50))
+    household_size = ma.fields.Integer(required=True, validate=HOUSEHOLD)
     household_income_fen = ma.fields.Integer(
         required=True, metadata={"description": "近 12 个月家庭总收入（分）"}, **FEN
     )
@@ -58,7 +60,11 @@ class SelfTestSchema(ma.Schema):
 
 
 class ConsentSchema(ma.Schema):
-    version = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=32))
+    version = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=32),
+        metadata={"description": "所同意告知书的版本，须是 /config 的 hardship_consent.version"},
+    )
     sensitive_data = ma.fields.Boolean(load_default=False, metadata={"description": "同意处理敏感个人信息"})
     income_check = ma.fields.Boolean(load_default=False, metadata={"description": "同意核对家庭经济状况"})
 
@@ -67,12 +73,14 @@ class ApplicationInSchema(ma.Schema):
     category = ma.fields.String(
         validate=ma.validate.OneOf(list(CATEGORY_LABELS)), metadata={"description": CATEGORY_DOC}
     )
-    reason = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=2000))
-    household_size = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(min=1, max=50))
+    reason = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=REASON_MAX))
+    household_size = ma.fields.Integer(allow_none=True, validate=HOUSEHOLD)
     household_income_fen = ma.fields.Integer(allow_none=True, **FEN)
     hardship_expenses_fen = ma.fields.Integer(allow_none=True, **FEN)
-    requested_amount_fen = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(min=1, max=10**9))
-    attachment_ids = ma.fields.List(DbId(), validate=ma.validate.Length(max=20))
+    requested_amount_fen = ma.fields.Integer(
+        allow_none=True, validate=ma.validate.Range(min=1, max=AMOUNT_MAX_FEN)
+    )
+    attachment_ids = ma.fields.List(DbId(), validate=ma.validate.Length(max=MAX_ATTACHMENTS))
     consent = ma.fields.Nested(ConsentSchema)
 
 
@@ -159,7 +167,7 @@ class Applications(MethodView):
     @blp.response(201, ApplicationSchema)
     @blp.alt_response(403, description="member_not_active")
     @blp.alt_response(409, description="open_application_exists：已有正在办理的申请")
-    @blp.alt_response(422, description="validation_error")
+    @blp.alt_response(422, description="validation_error；consent_outdated：告知书版本不是当前版本")
     def post(self, data: dict[str, Any]) -> HardshipApplication:
         """新建申请（草稿）"""
         return applicant.create_application(current_member(), data)
@@ -178,7 +186,7 @@ class ApplicationDetail(MethodView):
     @blp.response(200, ApplicationSchema)
     @blp.alt_response(404, description="not_found")
     @blp.alt_response(409, description="invalid_state：只有草稿或退回补充的申请可以修改")
-    @blp.alt_response(422, description="validation_error")
+    @blp.alt_response(422, description="validation_error；consent_outdated：告知书版本不是当前版本")
     def patch(self, data: dict[str, Any], application_id: int) -> HardshipApplication:
         """修改草稿或退回补充的申请"""
         with unit_of_work():
@@ -191,7 +199,11 @@ class Submit(MethodView):
     @blp.response(200, ApplicationSchema)
     @blp.alt_response(404, description="not_found")
     @blp.alt_response(409, description="invalid_state")
-    @blp.alt_response(422, description="validation_error：没有填写完整，或没有分别同意两项告知")
+    @blp.alt_response(
+        422,
+        description="validation_error：没有填写完整，或没有分别同意两项告知；"
+        "consent_outdated：同意的告知书已不是当前版本，须重新同意",
+    )
     def post(self, application_id: int) -> HardshipApplication:
         """提交申请"""
         with unit_of_work():

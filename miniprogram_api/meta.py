@@ -11,6 +11,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from backend.extensions import db
+from backend.hardship.consent import current_consent
 from backend.http_errors import json_error
 from backend.uploads.models import ACCEPTED_TYPES
 
@@ -24,6 +25,11 @@ class UploadLimitsSchema(ma.Schema):
     types = ma.fields.List(ma.fields.String(), metadata={"description": "可上传的类型（按文件内容判断）"})
 
 
+class ConsentTextSchema(ma.Schema):
+    version = ma.fields.String(metadata={"description": "告知书版本：提交申请时 consent.version 须与它相同"})
+    text = ma.fields.String(metadata={"description": "困难帮扶申请告知书全文"})
+
+
 class ConfigSchema(ma.Schema):
     subscribe_templates = ma.fields.Dict(
         keys=ma.fields.String(),
@@ -31,6 +37,7 @@ class ConfigSchema(ma.Schema):
         metadata={"description": "通知类型 → 订阅消息模板 id，供 wx.requestSubscribeMessage 使用"},
     )
     upload = ma.fields.Nested(UploadLimitsSchema)
+    hardship_consent = ma.fields.Nested(ConsentTextSchema)
 
 
 class HealthSchema(ma.Schema):
@@ -47,6 +54,7 @@ class Config(MethodView):
         return {
             "subscribe_templates": {kind: spec["template_id"] for kind, spec in templates.items()},
             "upload": {"max_bytes": current_app.config["UPLOAD_MAX_BYTES"], "types": UPLOAD_TYPES},
+            "hardship_consent": current_consent(),
         }
 
 

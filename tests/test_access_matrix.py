@@ -303,6 +303,7 @@ MATRIX: dict[str, tuple[str, str, dict[str, Any]]] = {
     ),
     "admin.hardship_act": ("POST", "/admin/hardship/{hardship}/first_approve", ADMIN_SCOPED),
     "admin.hardship_file_review": ("POST", "/admin/hardship/files/{hardship_file}/review", ADMIN_SCOPED),
+    "admin.hardship_file": ("GET", "/admin/hardship/files/{hardship_file}", ADMIN_SCOPED),
     "care.RequestDetail": ("GET", "/api/v1/care/requests/{care_request}", API_MEMBER_ONLY),
     "care.Receipt": ("POST", "/api/v1/care/visits/{care_visit}/receipt", API_MEMBER_ONLY),
     "care.Feedback": ("POST", "/api/v1/care/visits/{care_visit}/feedback", API_MEMBER_ONLY),

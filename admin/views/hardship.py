@@ -14,17 +14,20 @@ from backend.db import unit_of_work
 from backend.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
 from backend.extensions import db
 from backend.hardship import review
-from backend.hardship.models import PAYMENT_METHOD_LABELS, STATUS_LABELS, PaymentMethod, Status
+from backend.hardship.limits import AMOUNT_MAX_FEN, COMMENT_MAX
+from backend.hardship.models import PAYMENT_METHOD_LABELS, STATUS_LABELS, TIER_LABELS, PaymentMethod, Status
 from backend.hardship.payments import record_payment
 from backend.hardship.queries import (
     actions_for,
     attachment_for_staff,
+    computed_tier_now,
     publicity_list,
     queue,
     queue_counts,
     view_application,
 )
 from backend.hardship.standards import today
+from backend.hardship.tiering import OVERRIDE_TIERS, override_tier
 from backend.hardship.workflow import TRANSITIONS, Action
 from backend.members.queries import group_display_path
 from backend.staff.permissions import Permission
@@ -44,7 +47,7 @@ def yuan_to_fen(text: str | None, field: str = "amount") -> int:
         value = Decimal((text or "").strip())
     except InvalidOperation:
         value = Decimal(0)
-    if not value.is_finite() or value <= 0 or value > 10_000_000 or value != round(value, 2):
+    if not value.is_finite() or value <= 0 or value * 100 > AMOUNT_MAX_FEN or value != round(value, 2):
         raise ValidationFailed("请填写正确的金额（元，最多两位小数）", errors={field: ["请填写正确的金额"]})
     return int(value * 100)
 
@@ -95,6 +98,10 @@ def hardship_application(application_id: int) -> Any:
         "admin/hardship/application.html",
         a=application,
         actions=actions_for(staff, application),
+        computed=computed_tier_now(application),
+        tier_labels=TIER_LABELS,
+        override_tiers=OVERRIDE_TIERS,
+        comment_max=COMMENT_MAX,
         transitions=TRANSITIONS,
         methods=PAYMENT_METHOD_LABELS,
         labels=STATUS_LABELS,
@@ -126,6 +133,9 @@ def _operation(action: Action, application_id: int) -> Any:
             application_id, staff=staff, amount_fen=yuan_to_fen(form.get("amount")), comment=comment
         ),
         Action.final_reject: lambda: review.final_reject(application_id, staff=staff, comment=comment),
+        Action.override_tier: lambda: override_tier(
+            application_id, staff=staff, tier=form.get("tier"), reason=comment
+        ),
         Action.pay: lambda: record_payment(
             application_id,
             staff=staff,

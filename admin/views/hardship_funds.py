@@ -13,8 +13,9 @@ from admin.views.hardship import REFUSALS, refusal_text, yuan_to_fen
 from backend.db import unit_of_work
 from backend.errors import ValidationFailed
 from backend.extensions import db
-from backend.hardship.files import file_for_staff, files_due, review_file
+from backend.hardship.files import file_for_staff, files_due, review_file, view_file
 from backend.hardship.ledger import export_ledger
+from backend.hardship.limits import COMMENT_MAX
 from backend.hardship.models import CATEGORY_LABELS, CLOSING_LABELS, TIER_LABELS, ClosingReason, Tier
 from backend.hardship.queries import fund_figures
 from backend.hardship.standards import save_standard, standard_history, today
@@ -90,6 +91,24 @@ def hardship_files() -> Any:
         reasons=CLOSING_LABELS,
         display_path=group_display_path,
         today=today(),
+        comment_max=COMMENT_MAX,
+    )
+
+
+@bp.get("/hardship/files/<int:file_id>")
+@permission_required(Permission.review_hardship)
+def hardship_file(file_id: int) -> Any:
+    with unit_of_work():
+        file = view_file(file_id, current_staff())
+    return render_template(
+        "admin/hardship/file.html",
+        f=file,
+        tiers={k: v for k, v in TIER_LABELS.items() if k != "none"},
+        tier_labels=TIER_LABELS,
+        reasons=CLOSING_LABELS,
+        display_path=group_display_path,
+        today=today(),
+        comment_max=COMMENT_MAX,
     )
 
 
@@ -114,7 +133,7 @@ def hardship_file_review(file_id: int) -> Any:
     return post_action(
         lambda: _review(file_id),
         success="已保存复核结果",
-        redirect_to=url_for("admin.hardship_files"),
+        redirect_to=url_for("admin.hardship_file", file_id=file_id),
         refused=refusal_text,
         errors=REFUSALS,
     )

@@ -89,6 +89,9 @@ ACTION_LABELS: dict[str, str] = {
     "care.campaign_run": "生成节日慰问计划",
     "care.policy_update": "修改关怀标准",
     "care.ledger_export": "导出慰问台账",
+    "hardship.purge": "清理超过保存期限的困难帮扶申请",
+    "hardship.override_tier": "人工调整困难帮扶申请的困难类型",
+    "hardship.view_file": "查看困难职工档案",
 }
 
 # AuditLog.object_type is the table name of the record an action touched.

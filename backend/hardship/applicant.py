@@ -12,11 +12,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from backend.announcements.models import Announcement, AnnouncementStatus
-from backend.announcements.operations import withdraw
 from backend.db import utcnow
 from backend.errors import NotFound, ValidationFailed
 from backend.extensions import db
+from backend.hardship.consent import require_current
+from backend.hardship.limits import (
+    AMOUNT_MAX_FEN,
+    FIGURE_MAX_FEN,
+    HOUSEHOLD_MAX,
+    MAX_ATTACHMENTS,
+    REASON_MAX,
+)
 from backend.hardship.models import (
     OPEN_STATUSES,
     Category,
@@ -28,15 +34,20 @@ from backend.hardship.timeline import (
     add_event,
     lock_application,
     require_state,
+    take_down_notice,
     tell_applicant,
 )
 from backend.hardship.workflow import Action
 from backend.members.models import Member
 from backend.uploads.operations import attach_uploads
 
-MAX_ATTACHMENTS = 20
-REASON_MAX = 2000
 FIGURES = ("household_size", "household_income_fen", "hardship_expenses_fen", "requested_amount_fen")
+FIGURE_LIMITS = {
+    "household_size": HOUSEHOLD_MAX,
+    "household_income_fen": FIGURE_MAX_FEN,
+    "hardship_expenses_fen": FIGURE_MAX_FEN,
+    "requested_amount_fen": AMOUNT_MAX_FEN,
+}
 REQUIRED = {
     "reason": "请写明申请原因",
     "household_size": "请填写家庭人口数",
@@ -75,11 +86,14 @@ def _set_fields(application: HardshipApplication, member: Member, fields: dict[s
     for name in FIGURES:
         if name in fields:
             value = fields[name]
+            if value is not None and not 0 <= int(value) <= FIGURE_LIMITS[name]:
+                raise ValidationFailed(errors={name: [f"不能超过 {FIGURE_LIMITS[name]}"]})
             setattr(application, name, str(int(value)) if value is not None else None)
     if "attachment_ids" in fields and fields["attachment_ids"] is not None:
         _set_attachments(application, member, fields["attachment_ids"])
     consent = fields.get("consent")
     if consent:
+        require_current(consent.get("version"))
         now = utcnow()
         application.consent_version = str(consent.get("version") or "")[:32] or None
         application.sensitive_data_consent_at = now if consent.get("sensitive_data") else None
@@ -148,6 +162,7 @@ def submit_application(application_id: int, member: Member) -> HardshipApplicati
     errors = missing_for_submission(application)
     if errors:
         raise ValidationFailed("申请还没有填写完整，或还没有同意告知书", errors=errors)
+    require_current(application.consent_version)  # the text may have changed since they agreed
     before = application.status
     application.status = Status.submitted
     application.submitted_at = utcnow()
@@ -166,20 +181,12 @@ def withdraw_application(application_id: int, member: Member, *, notify: bool = 
     before = application.status
     application.status = Status.withdrawn
     event = add_event(application, Action.withdraw, from_status=before, by_applicant=True)
-    _take_down_notice(application)
+    take_down_notice(application)
     if notify:
         tell_applicant(
             application, event, "困难帮扶申请已撤回", "您已撤回困难帮扶申请。如有需要，可以重新申请。"
         )
     return application
-
-
-def _take_down_notice(application: HardshipApplication) -> None:
-    if application.publicity_announcement_id is None:
-        return
-    announcement = db.session.get(Announcement, application.publicity_announcement_id)
-    if announcement is not None and announcement.status == AnnouncementStatus.published:
-        withdraw(announcement, staff=announcement.author)
 
 
 def member_applications(member: Member) -> sa.Select[tuple[HardshipApplication]]:

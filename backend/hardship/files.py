@@ -10,7 +10,16 @@ import sqlalchemy as sa
 from backend.audit.operations import record
 from backend.errors import NotFound, PermissionDenied, ValidationFailed
 from backend.extensions import db
-from backend.hardship.models import ClosingReason, FileStatus, HardshipApplication, HardshipFile, Tier
+from backend.hardship.limits import COMMENT_MAX
+from backend.hardship.models import (
+    ClosingReason,
+    FileStatus,
+    HardshipApplication,
+    HardshipFile,
+    HardshipFileReview,
+    ReviewOutcome,
+    Tier,
+)
 from backend.notifications.operations import notify
 from backend.staff.models import Staff
 from backend.staff.permissions import Permission
@@ -85,7 +94,8 @@ def review_file(
         raise PermissionDenied()
     if file.status != FileStatus.active:
         raise ValidationFailed(errors={"outcome": ["档案已出档"]})
-    comment = (comment or "").strip()[:1000]
+    comment = (comment or "").strip()[:COMMENT_MAX]
+    before = file.tier
     if outcome == "keep":
         if tier is not None and tier != Tier.none:
             file.tier = tier
@@ -100,8 +110,30 @@ def review_file(
         file.closed_on = file.reviewed_on = today
     else:
         raise ValidationFailed(errors={"outcome": ["请选择复核结果"]})
+    kind = ReviewOutcome.close if outcome == "close" else ReviewOutcome.keep
+    if kind == ReviewOutcome.keep and file.tier != before:
+        kind = ReviewOutcome.change_tier
+    db.session.add(
+        HardshipFileReview(
+            file_id=file.id,
+            reviewed_on=today,
+            staff_id=staff.id,
+            outcome=kind,
+            tier_before=before,
+            tier_after=file.tier,
+            closing_reason=file.closing_reason if kind == ReviewOutcome.close else None,
+            reason=comment or None,
+        )
+    )
     db.session.flush()
-    record("hardship.file_review", staff=staff, target=file, outcome=outcome, tier=file.tier.value)
+    record("hardship.file_review", staff=staff, target=file, outcome=kind.value, tier=file.tier.value)
+    return file
+
+
+def view_file(file_id: int, staff: Staff) -> HardshipFile:
+    """The file page with its review history: one audit row per view (never a value)."""
+    file = file_for_staff(file_id, staff)
+    record("hardship.view_file", staff=staff, target=file)
     return file
 
 

@@ -99,6 +99,15 @@ class ClosingReason(enum.StrEnum):
 CLOSING_LABELS = {"escaped": "脱困", "removed": "退档"}
 
 
+class ReviewOutcome(enum.StrEnum):
+    keep = "keep"
+    change_tier = "change_tier"
+    close = "close"
+
+
+REVIEW_OUTCOME_LABELS = {"keep": "保留在档", "change_tier": "调整困难类型", "close": "出档"}
+
+
 class HardshipStandard(db.Model):
     """One version of a year's standard. Saving a change adds a row and marks the old one superseded, so a
     decision's `standard_id` always shows what was in force when it was made."""
@@ -134,8 +143,12 @@ class HardshipStandard(db.Model):
 
 
 class HardshipFund(db.Model):
-    """The year's running total granted: the row a final approval locks (FOR UPDATE) while it checks
-    what is left, so two approvals cannot both spend the last money."""
+    """The year's lock row: a final approval (and a change of the year's standard) locks it FOR UPDATE
+    while it checks what is left, so two approvals cannot both spend the last money.
+
+    What was granted and paid is summed from the applications (`standards.granted_in`, the ledger): one
+    source, so the fund page, the check and the ledger cannot disagree. `granted_fen` / `disbursed_fen`
+    are no longer written (they were never read); a later migration may drop them."""
 
     __tablename__ = "hardship_funds"
 
@@ -190,6 +203,11 @@ class HardshipApplication(db.Model):
     tier: Mapped[Tier | None] = mapped_column(str_enum(Tier, "hardship_tier"))
     granted_amount_fen: Mapped[int | None]
     disbursed_fen: Mapped[int] = mapped_column(default=0)
+    # Staff may set the tier instead of the one the declared figures give, with a reason (encrypted).
+    tier_override: Mapped[Tier | None] = mapped_column(str_enum(Tier, "hardship_tier_override"))
+    tier_override_reason: Mapped[str | None] = mapped_column(EncryptedString())
+    tier_override_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
+    tier_override_at: Mapped[datetime | None]
     consent_version: Mapped[str | None] = mapped_column(sa.String(32))
     sensitive_data_consent_at: Mapped[datetime | None]
     income_check_consent_at: Mapped[datetime | None]
@@ -208,6 +226,7 @@ class HardshipApplication(db.Model):
     member: Mapped[Member | None] = relationship()
     group: Mapped[Group] = relationship()
     standard: Mapped[HardshipStandard | None] = relationship()
+    tier_override_by: Mapped[Staff | None] = relationship(foreign_keys=[tier_override_by_id])
     attachments: Mapped[list[Upload]] = relationship(secondary=hardship_attachments, order_by=Upload.id)
     events: Mapped[list[HardshipEvent]] = relationship(
         order_by="HardshipEvent.id", passive_deletes=True, back_populates="application"
@@ -319,6 +338,9 @@ class HardshipFile(db.Model):
 
     member: Mapped[Member | None] = relationship()
     group: Mapped[Group] = relationship()
+    reviews: Mapped[list[HardshipFileReview]] = relationship(
+        order_by="HardshipFileReview.id.desc()", passive_deletes=True
+    )
 
     @property
     def tier_label(self) -> str:
@@ -327,3 +349,30 @@ class HardshipFile(db.Model):
     @property
     def status_label(self) -> str:
         return "在档" if self.status == FileStatus.active else "已出档"
+
+
+class HardshipFileReview(db.Model):
+    """One yearly review (复核) of a household file: who, when, the outcome, the tier before and after,
+    and the reason (free text: encrypted). Written by every review, never changed."""
+
+    __tablename__ = "hardship_file_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_id: Mapped[int] = mapped_column(sa.ForeignKey("hardship_files.id", ondelete="CASCADE"), index=True)
+    reviewed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reviewed_on: Mapped[date]
+    staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
+    outcome: Mapped[ReviewOutcome] = mapped_column(str_enum(ReviewOutcome, "hardship_review_outcome"))
+    tier_before: Mapped[Tier] = mapped_column(str_enum(Tier, "hardship_review_tier_before"))
+    tier_after: Mapped[Tier] = mapped_column(str_enum(Tier, "hardship_review_tier_after"))
+    closing_reason: Mapped[ClosingReason | None] = mapped_column(
+        str_enum(ClosingReason, "hardship_review_closing")
+    )
+    reason: Mapped[str | None] = mapped_column(EncryptedString())
+
+    staff: Mapped[Staff | None] = relationship()
+
+    @property
+    def outcome_label(self) -> str:
+        label = REVIEW_OUTCOME_LABELS[self.outcome.value]
+        return f"{label}（{CLOSING_LABELS[self.closing_reason.value]}）" if self.closing_reason else label

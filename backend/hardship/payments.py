@@ -9,13 +9,11 @@ from backend.audit.operations import record
 from backend.errors import NotFound, ValidationFailed
 from backend.extensions import db
 from backend.hardship.models import HardshipPayment, PaymentMethod, Status
-from backend.hardship.standards import fund_row
 from backend.hardship.timeline import (
     Overpayment,
     add_event,
     lock_application,
     require_staff,
-    require_state,
     tell_applicant,
 )
 from backend.hardship.workflow import Action
@@ -35,7 +33,6 @@ def record_payment(
     if application is None:
         raise NotFound()
     require_staff(application, staff, Action.pay)
-    require_state(application, Action.pay)
     if not isinstance(amount_fen, int) or amount_fen < 1:
         raise ValidationFailed(errors={"amount_fen": ["请填写发放金额（大于零）"]})
     granted = application.granted_amount_fen or 0
@@ -53,9 +50,6 @@ def record_payment(
     )
     db.session.add(payment)
     application.disbursed_fen = application.disbursed_fen + amount_fen
-    if application.decision_year is not None:
-        fund = fund_row(application.decision_year, lock=True)
-        fund.disbursed_fen = fund.disbursed_fen + amount_fen
     before = application.status
     if application.disbursed_fen == granted:
         application.status = Status.disbursed

@@ -46,6 +46,8 @@ def export_hardship(member: Member) -> dict[str, Any]:
                 "hardship_expenses_fen": a.figure("hardship_expenses_fen"),
                 "requested_amount_fen": a.figure("requested_amount_fen"),
                 "tier": a.tier.value if a.tier else None,
+                "tier_override": a.tier_override.value if a.tier_override else None,
+                "tier_override_reason": a.tier_override_reason,
                 "granted_amount_fen": a.granted_amount_fen,
                 "disbursed_fen": a.disbursed_fen,
                 "consent_version": a.consent_version,
@@ -76,6 +78,17 @@ def export_hardship(member: Member) -> dict[str, Any]:
             "opened_on": file.opened_on.isoformat(),
             "review_due_on": file.review_due_on.isoformat(),
             "closed_on": file.closed_on.isoformat() if file.closed_on else None,
+            "reviews": [
+                {
+                    "reviewed_on": r.reviewed_on.isoformat(),
+                    "outcome": r.outcome.value,
+                    "tier_before": r.tier_before.value,
+                    "tier_after": r.tier_after.value,
+                    "closing_reason": r.closing_reason.value if r.closing_reason else None,
+                    "reason": r.reason,
+                }
+                for r in file.reviews
+            ],
         }
         if file is not None
         else None,

@@ -17,9 +17,12 @@ from backend.hardship.models import (
     HardshipObjection,
     HardshipStandard,
     Status,
+    Tier,
 )
-from backend.hardship.standards import current_standard, granted_in
-from backend.hardship.workflow import STAFF_ACTIONS, TRANSITIONS, Action, Actor, allowed
+from backend.hardship.standards import current_standard, granted_in, standard_in_force
+from backend.hardship.tiering import computed_tier
+from backend.hardship.timeline import StandardMissing, refusal
+from backend.hardship.workflow import STAFF_ACTIONS, Action
 from backend.staff.models import Staff
 from backend.staff.permissions import Permission
 from backend.uploads.models import Upload
@@ -78,29 +81,19 @@ def queue_counts(staff: Staff) -> dict[str, int]:
 
 
 def may_take(staff: Staff, application: HardshipApplication, action: Action) -> bool:
-    """Whether this viewer may take `action` now (the buttons the application page shows)."""
-    transition = TRANSITIONS[action]
-    if not allowed(action, application.status):
-        return False
-    own = staff.member_id is not None and staff.member_id == application.member_id
-    ended = application.publicity_ended_at is not None
-    if transition.actor == Actor.first_reviewer:
-        ok = staff.can(Permission.review_hardship) and not own
-        return ok and (action != Action.record_objection or not ended)
-    if transition.actor == Actor.publicity_starter:
-        return not own and (
-            staff.id == application.first_approver_id or staff.can(Permission.approve_hardship)
-        )
-    if transition.actor == Actor.final_approver:
-        return (
-            staff.can(Permission.approve_hardship)
-            and not own
-            and ended
-            and staff.id != application.first_approver_id
-        )
-    if transition.actor == Actor.payer:
-        return staff.can(Permission.disburse_hardship)
-    return False
+    """Whether this viewer may take `action` now (the buttons the application page shows): exactly
+    when the operation would not refuse it (timeline.refusal reads the workflow table for both)."""
+    return refusal(application, staff, action) is None
+
+
+def computed_tier_now(application: HardshipApplication) -> Tier | None:
+    """The tier the declared figures give against the standard of the decision (or the one in force);
+    None while no standard is set."""
+    try:
+        standard = application.standard or standard_in_force()
+    except StandardMissing:
+        return None
+    return computed_tier(application, standard)
 
 
 def actions_for(staff: Staff, application: HardshipApplication) -> list[Action]:

@@ -15,26 +15,25 @@ from backend.announcements.models import AnnouncementCategory
 from backend.announcements.operations import create_announcement, publish
 from backend.audit.operations import record
 from backend.db import to_local, utcnow
-from backend.errors import InvalidState, NotFound, ValidationFailed
+from backend.errors import NotFound, ValidationFailed
 from backend.extensions import db
 from backend.hardship.files import open_or_renew_file
+from backend.hardship.limits import AMOUNT_MAX_FEN, COMMENT_MAX
 from backend.hardship.models import HardshipApplication, HardshipObjection, Status
-from backend.hardship.standards import classify, fund_row, granted_in, standard_in_force, today
+from backend.hardship.standards import fund_row, granted_in, standard_in_force, today
+from backend.hardship.tiering import decided_tier
 from backend.hardship.timeline import (
     FundExhausted,
-    SameApprover,
     YearlyLimitReached,
     add_event,
     lock_application,
     require_staff,
-    require_state,
+    take_down_notice,
     tell_applicant,
 )
-from backend.hardship.workflow import TRANSITIONS, Action
+from backend.hardship.workflow import Action
 from backend.members.queries import group_display_path
 from backend.staff.models import Staff
-
-COMMENT_MAX = 1000
 
 
 def _comment(text: str | None, *, required: str | None = None) -> str:
@@ -46,12 +45,14 @@ def _comment(text: str | None, *, required: str | None = None) -> str:
     return comment
 
 
-def _begin(application_id: int, staff: Staff, action: Action) -> HardshipApplication:
+def _begin(
+    application_id: int, staff: Staff, action: Action, now: datetime | None = None
+) -> HardshipApplication:
+    """The application, locked, once the workflow table allows this staff member the action now."""
     application = lock_application(application_id)
     if application is None:
         raise NotFound()
-    require_staff(application, staff, action)
-    require_state(application, action)
+    require_staff(application, staff, action, now)
     return application
 
 
@@ -100,15 +101,13 @@ def first_approve(application_id: int, *, staff: Staff, comment: str = "") -> Ha
 def reject(application_id: int, *, staff: Staff, comment: str) -> HardshipApplication:
     """First-level rejection (a submitted application)."""
     application = _begin(application_id, staff, Action.reject)
+    application.decided_at = utcnow()  # a decision too: the retention period counts from it
     return _rejected(application, Action.reject, staff, comment)
 
 
 def final_reject(application_id: int, *, staff: Staff, comment: str) -> HardshipApplication:
     """Final rejection, after the 公示 (by a final approver, not the first approver)."""
     application = _begin(application_id, staff, Action.final_reject)
-    _require_publicity_over(application)
-    if staff.id == application.first_approver_id:
-        raise SameApprover()
     application.final_decider_id = staff.id
     application.decided_at = utcnow()
     return _rejected(application, Action.final_reject, staff, comment)
@@ -170,11 +169,7 @@ def start_publicity(application_id: int, *, staff: Staff, now: datetime | None =
 def record_objection(
     application_id: int, *, staff: Staff, content: str, now: datetime | None = None
 ) -> HardshipObjection:
-    application = _begin(application_id, staff, Action.record_objection)
-    if application.publicity_ended_at is not None or (application.publicity_ends_at or utcnow()) <= (
-        now or utcnow()
-    ):
-        raise InvalidState("公示期已结束，不能再登记异议")
+    application = _begin(application_id, staff, Action.record_objection, now)
     text = _comment(content, required="请填写异议内容")
     objection = HardshipObjection(application_id=application.id, content=text, recorded_by_id=staff.id)
     db.session.add(objection)
@@ -206,19 +201,15 @@ def end_publicity_due(now: datetime | None = None, *, limit: int = 100) -> list[
         application = db.session.get(HardshipApplication, application_id)
         application.publicity_ended_at = now
         objections = len(application.objections)
+        taken_down = take_down_notice(application, now)
         event = add_event(
             application,
             Action.end_publicity,
             from_status=application.status,
-            comment=f"公示期满，异议 {objections} 条",
+            comment=f"公示期满，异议 {objections} 条" + ("，公示已撤下" if taken_down else ""),
         )
         tell_applicant(application, event, "困难帮扶公示期满", "您的申请公示期已满，正在等待工会终审。")
     return ids
-
-
-def _require_publicity_over(application: HardshipApplication) -> None:
-    if application.publicity_ended_at is None:
-        raise InvalidState(TRANSITIONS[Action.final_approve].refusal)
 
 
 def final_approve(
@@ -226,13 +217,10 @@ def final_approve(
 ) -> HardshipApplication:
     """Final approval: not by the first approver, within the year's fund (locked) and yearly limit."""
     application = _begin(application_id, staff, Action.final_approve)
-    _require_publicity_over(application)
-    if staff.id == application.first_approver_id:
-        raise SameApprover()
-    if not isinstance(amount_fen, int) or not 1 <= amount_fen <= 10**9:
+    if not isinstance(amount_fen, int) or not 1 <= amount_fen <= AMOUNT_MAX_FEN:
         raise ValidationFailed(errors={"amount_fen": ["请填写批准金额（大于零）"]})
     decided_on = today()
-    fund = fund_row(decided_on.year, lock=True)
+    fund_row(decided_on.year, lock=True)  # the lock: one approval at a time checks what is left
     standard = standard_in_force(decided_on)
     _check_limits(application, standard.yearly_limit, decided_on.year)
     left = standard.fund_total_fen - granted_in(decided_on.year)
@@ -242,19 +230,12 @@ def final_approve(
         and amount_fen > category_fund - granted_in(decided_on.year, application.category)
     ):
         raise FundExhausted()
-    application.tier = classify(
-        household_size=max(application.figure("household_size") or 1, 1),
-        household_income_fen=application.figure("household_income_fen") or 0,
-        hardship_expenses_fen=application.figure("hardship_expenses_fen") or 0,
-        sudden_event=application.category.value == "sudden",
-        dibao=standard.dibao_monthly_fen,
-    )[1]
+    application.tier = decided_tier(application, standard)
     application.granted_amount_fen = amount_fen
     application.standard_id = standard.id
     application.decision_year = decided_on.year
     application.final_decider_id = staff.id
     application.decided_at = on or utcnow()
-    fund.granted_fen = fund.granted_fen + amount_fen
     open_or_renew_file(application, decided_on)
     return _move(
         application,

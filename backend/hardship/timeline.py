@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from backend.announcements.models import Announcement, AnnouncementStatus
+from backend.announcements.operations import withdraw
+from backend.db import utcnow
 from backend.errors import DomainError, InvalidState, NotFound, PermissionDenied
 from backend.extensions import db
 from backend.hardship.models import HardshipApplication, HardshipEvent, Status
-from backend.hardship.workflow import ACTOR_PERMISSIONS, DECISIONS, TRANSITIONS, Action, allowed
+from backend.hardship.workflow import ACTOR_PERMISSIONS, DECISIONS, TRANSITIONS, Action, Actor, allowed
 from backend.notifications.operations import notify
 from backend.staff.models import Staff
 from backend.staff.permissions import Permission
+
+log = logging.getLogger(__name__)
 
 MEMBER_LINK = "/pages/hardship/detail?id={id}"
 
@@ -73,22 +80,46 @@ def require_state(application: HardshipApplication, action: Action) -> None:
         raise InvalidState(TRANSITIONS[action].refusal)
 
 
-def require_staff(application: HardshipApplication, staff: Staff, action: Action) -> None:
-    """The staff actor's permission and scope (outside scope: 404, like a missing record), and that
-    nobody decides on their own application."""
-    actor = TRANSITIONS[action].actor
-    permission = ACTOR_PERMISSIONS.get(actor)
+def refusal(
+    application: HardshipApplication, staff: Staff, action: Action, now: datetime | None = None
+) -> DomainError | None:
+    """What refuses this staff member `action` on the application now, or None when they may take it,
+    read from the workflow table: the actor's permission and scope (outside scope: 404, like a missing
+    record), nobody deciding on their own application, the status, then the table's conditions (the
+    公示 window, the separation of duties). The operations raise it; the admin's buttons ask it."""
+    transition = TRANSITIONS[action]
+    permission = ACTOR_PERMISSIONS.get(transition.actor)
     if permission is None:
-        raise PermissionDenied()
+        return PermissionDenied()
     if not staff.in_scope(application.group):
-        raise NotFound()
-    if action == Action.start_publicity:
+        return NotFound()
+    if transition.actor == Actor.publicity_starter:
         if not (staff.id == application.first_approver_id or staff.can(Permission.approve_hardship)):
-            raise PermissionDenied("只有初审人或主席可以开始公示")
+            return PermissionDenied("只有初审人或主席可以开始公示")
     elif not staff.can(permission):
-        raise PermissionDenied()
+        return PermissionDenied()
     if action in DECISIONS and staff.member_id is not None and staff.member_id == application.member_id:
-        raise OwnApplication()
+        return OwnApplication()
+    if not allowed(action, application.status):
+        return InvalidState(transition.refusal)
+    if transition.after_publicity and application.publicity_ended_at is None:
+        return InvalidState(transition.refusal)
+    if transition.not_first_approver and staff.id == application.first_approver_id:
+        return SameApprover()
+    if transition.publicity_open:
+        now = now or utcnow()
+        if application.publicity_ended_at is not None or (application.publicity_ends_at or now) <= now:
+            return InvalidState("公示期已结束，不能再登记异议")
+    return None
+
+
+def require_staff(
+    application: HardshipApplication, staff: Staff, action: Action, now: datetime | None = None
+) -> None:
+    """Raises `refusal(...)`, if any."""
+    error = refusal(application, staff, action, now)
+    if error is not None:
+        raise error
 
 
 def add_event(
@@ -112,6 +143,24 @@ def add_event(
     db.session.add(event)
     db.session.flush()
     return event
+
+
+def take_down_notice(application: HardshipApplication, now: datetime | None = None) -> bool:
+    """Withdraws the application's 公示 announcement if it is still showing (in the name of the staff
+    member who posted it), when the window ends or the applicant withdraws. Should that staff member no
+    longer be allowed to manage it, it is logged and left for staff to take down: the step still happens."""
+    if application.publicity_announcement_id is None:
+        return False
+    announcement = db.session.get(Announcement, application.publicity_announcement_id)
+    if announcement is None or announcement.status != AnnouncementStatus.published:
+        return False
+    try:
+        with db.session.begin_nested():
+            withdraw(announcement, staff=announcement.author, now=now)
+    except DomainError:
+        log.warning("hardship %s: could not withdraw 公示 announcement %s", application.id, announcement.id)
+        return False
+    return True
 
 
 def tell_applicant(application: HardshipApplication, event: HardshipEvent, title: str, body: str) -> None:

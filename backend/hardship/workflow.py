@@ -1,6 +1,7 @@
-"""The hardship workflow as data: each action, the statuses it may start from, where it leads, and who
-may take it (pure; tested without a database). `operations.py` enforces it; the admin shows a viewer
-the actions `available(...)` gives them now, the tests walk the whole table.
+"""The hardship workflow as data: each action, the statuses it may start from, where it leads, who may
+take it, and the conditions beyond the status (the 公示 window, the separation of duties). It is the one
+source of truth: `timeline.refusal` reads it, the operations raise what it answers, and the admin's
+`queries.may_take` (the buttons a viewer is offered) is `refusal(...) is None`; the tests walk the table.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class Action(enum.StrEnum):
     final_approve = "final_approve"
     final_reject = "final_reject"
     pay = "pay"
+    override_tier = "override_tier"
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,9 @@ class Transition:
     actor: Actor
     label: str
     refusal: str
+    after_publicity: bool = False  # only once the 公示 window has ended (the final decision)
+    publicity_open: bool = False  # only while the 公示 window is open (objections)
+    not_first_approver: bool = False  # separation of duties: not by whoever gave the first approval
 
 
 TRANSITIONS: dict[Action, Transition] = {
@@ -84,19 +89,43 @@ TRANSITIONS: dict[Action, Transition] = {
         "只有初审通过的申请可以公示",
     ),
     Action.record_objection: Transition(
-        frozenset({S.publicized}), None, Actor.first_reviewer, "登记异议", "只有公示期内的申请可以登记异议"
+        frozenset({S.publicized}),
+        None,
+        Actor.first_reviewer,
+        "登记异议",
+        "只有公示期内的申请可以登记异议",
+        publicity_open=True,
     ),
     Action.end_publicity: Transition(
         frozenset({S.publicized}), None, Actor.system, "公示期满", "申请不在公示中"
     ),
     Action.final_approve: Transition(
-        frozenset({S.publicized}), S.approved, Actor.final_approver, "终审批准", "公示期满后才能终审"
+        frozenset({S.publicized}),
+        S.approved,
+        Actor.final_approver,
+        "终审批准",
+        "公示期满后才能终审",
+        after_publicity=True,
+        not_first_approver=True,
     ),
     Action.final_reject: Transition(
-        frozenset({S.publicized}), S.rejected, Actor.final_approver, "终审不通过", "公示期满后才能终审"
+        frozenset({S.publicized}),
+        S.rejected,
+        Actor.final_approver,
+        "终审不通过",
+        "公示期满后才能终审",
+        after_publicity=True,
+        not_first_approver=True,
     ),
     Action.pay: Transition(
         frozenset({S.approved}), None, Actor.payer, "登记发放", "只有已批准、尚未发放完的申请可以登记发放"
+    ),
+    Action.override_tier: Transition(
+        frozenset({S.submitted, S.first_approved, S.publicized}),
+        None,
+        Actor.first_reviewer,
+        "调整困难类型",
+        "只有审批中的申请可以调整困难类型",
     ),
 }
 
@@ -117,6 +146,7 @@ DECISIONS = frozenset(
         Action.start_publicity,
         Action.final_approve,
         Action.final_reject,
+        Action.override_tier,
     }
 )
 

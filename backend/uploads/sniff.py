@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 import warnings
+from io import BytesIO
 from pathlib import Path
 
 from PIL import Image
@@ -31,22 +32,27 @@ STEM_MAX = 100
 DEFAULT_STEM = "附件"
 
 
-def sniff(path: Path) -> str | None:
-    """The accepted content type of the file at `path`, or None when it is none of them."""
-    with path.open("rb") as handle:
-        head = handle.read(16)
+def sniff(source: Path | bytes) -> str | None:
+    """The accepted content type of the file at `source` (a path, or the bytes themselves), or None when
+    it is none of them."""
+    if isinstance(source, bytes):
+        head = source[:16]
+    else:
+        with source.open("rb") as handle:
+            head = handle.read(16)
     content_type = next((kind for signature, kind in SIGNATURES if head.startswith(signature)), None)
-    if content_type in PILLOW_FORMATS and not _is_image(path, PILLOW_FORMATS[content_type]):
+    if content_type in PILLOW_FORMATS and not _is_image(source, PILLOW_FORMATS[content_type]):
         return None
     return content_type
 
 
-def _is_image(path: Path, pillow_format: str) -> bool:
+def _is_image(source: Path | bytes, pillow_format: str) -> bool:
     try:
         with warnings.catch_warnings():
             # A picture of more than ~89 million pixels is a decompression bomb, not a phone photo.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path, formats=[pillow_format]) as image:
+            opened = BytesIO(source) if isinstance(source, bytes) else source
+            with Image.open(opened, formats=[pillow_format]) as image:
                 image.verify()
     # Pillow's parsers raise many kinds of error on hostile input (OSError, SyntaxError, struct.error,
     # ValueError, the decompression-bomb ones …); all of them mean "not an image we accept".

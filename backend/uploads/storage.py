@@ -1,7 +1,9 @@
-"""Where upload bytes live: streamed to a temporary file, checked, and only then moved into place.
+"""Where upload bytes live: received in memory, checked, encrypted (at_rest.py), written to a temporary
+file, and only then moved into place.
 
 Layout under UPLOAD_DIR (a shared volume when there are several web machines):
-`tmp/` holds files being received; `files/ab/abcdef…` holds accepted files under random names.
+`tmp/` holds files being written; `files/ab/abcdef…` holds accepted files under random names, every
+one encrypted with DATA_KEY (contents of health records, payslips, ID cards: never kept in plain).
 Both are on one file system, so moving a checked file into place is one atomic rename.
 
 A file moved into place belongs to the database transaction that writes its row: if that transaction
@@ -21,15 +23,17 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
 from typing import IO
 
 import sqlalchemy as sa
-from flask import Response, current_app, send_file
+from flask import Response, current_app, has_request_context, request, send_file
 from sqlalchemy.orm import Session, SessionTransaction
 
 from backend.errors import DomainError, NotFound
 from backend.extensions import db
+from backend.uploads.at_rest import read_plain, reseal, seal
 from backend.uploads.models import TYPE_LABELS, Upload
 from backend.uploads.sniff import clean_filename, sniff
 
@@ -136,23 +140,28 @@ def _remove_uncommitted_files(session: Session, transaction: SessionTransaction)
             log.exception("could not remove %s, placed by a transaction that did not commit", path)
 
 
+def _receive(stream: IO[bytes], max_bytes: int) -> bytes:
+    """The whole file in memory (at most `max_bytes`, UPLOAD_MAX_BYTES): checked before it is encrypted."""
+    received = bytearray()
+    while chunk := stream.read(CHUNK):
+        if len(received) + len(chunk) > max_bytes:
+            raise UploadTooLarge(f"文件太大：每个文件不能超过 {human_size(max_bytes)}")
+        received += chunk
+    if not received:
+        raise EmptyUpload(errors={"file": [EmptyUpload.message]})
+    return bytes(received)
+
+
 def _stage(stream: IO[bytes], filename: str | None, max_bytes: int) -> StagedFile:
+    """Sniffs and hashes the plain bytes, then writes them to `tmp/` encrypted (at_rest.py)."""
+    data = _receive(stream, max_bytes)
+    content_type = sniff(data)
+    if content_type is None:
+        raise UnsupportedUploadType()
     temp_path = _temp_dir() / f"{new_storage_name()}.part"
-    digest = hashlib.sha256()
-    size = 0
     try:
         with temp_path.open("xb") as out:
-            while chunk := stream.read(CHUNK):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise UploadTooLarge(f"文件太大：每个文件不能超过 {human_size(max_bytes)}")
-                digest.update(chunk)
-                out.write(chunk)
-        if size == 0:
-            raise EmptyUpload(errors={"file": [EmptyUpload.message]})
-        content_type = sniff(temp_path)
-        if content_type is None:
-            raise UnsupportedUploadType()
+            out.write(seal(data))
     except BaseException:
         temp_path.unlink(missing_ok=True)
         raise
@@ -160,8 +169,8 @@ def _stage(stream: IO[bytes], filename: str | None, max_bytes: int) -> StagedFil
         temp_path=temp_path,
         filename=clean_filename(filename, content_type),
         content_type=content_type,
-        size=size,
-        sha256=digest.hexdigest(),
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
     )
 
 
@@ -187,6 +196,12 @@ def staged_uploads(files: Sequence[tuple[IO[bytes], str | None]]) -> Iterator[li
 def staged_upload(stream: IO[bytes], filename: str | None) -> Iterator[StagedFile]:
     with staged_uploads([(stream, filename)]) as staged:
         yield staged[0]
+
+
+def reseal_stored(storage_name: str) -> bool:
+    """`flask rotate-data-key`: the file re-encrypted under the first DATA_KEY (or encrypted, if it was
+    stored before encryption), swapped in by one atomic rename. False when the file is missing."""
+    return reseal(stored_path(storage_name), _temp_dir(), f"{new_storage_name()}.part")
 
 
 def remove_stored(storage_names: Sequence[str]) -> None:
@@ -232,6 +247,14 @@ def stored_names_older_than(older_than_seconds: float) -> Iterator[str]:
                         continue  # removed meanwhile
 
 
+def _plain_bytes(upload: Upload) -> bytes:
+    try:
+        return read_plain(stored_path(upload.storage_name))  # decrypted in memory, never on disk
+    except (FileNotFoundError, IsADirectoryError):
+        log.error("upload %s: file %s is missing from UPLOAD_DIR", upload.id, upload.storage_name)
+        raise NotFound() from None
+
+
 def send_upload(upload: Upload, *, shared_computer: bool = False) -> Response:
     """The file as a download: its sniffed type, its UTF-8 name, never sniffed again, cached privately.
 
@@ -239,18 +262,19 @@ def send_upload(upload: Upload, *, shared_computer: bool = False) -> Response:
     announcement's attachment stops being served at once. `shared_computer` (the admin: office PCs
     several people use) sends `no-store` instead, so no copy stays in the browser's cache.
     """
-    path = stored_path(upload.storage_name)
-    if not path.is_file():
-        log.error("upload %s: file %s is missing from UPLOAD_DIR", upload.id, upload.storage_name)
-        raise NotFound()
-    response = send_file(
-        path,
-        mimetype=upload.content_type,
-        as_attachment=True,
-        download_name=upload.filename,
-        conditional=True,
-        etag=upload.sha256,
-    )
+    if has_request_context() and request.if_none_match.contains(upload.sha256):
+        response = Response(status=304)  # the phone's copy is current: nothing to decrypt
+        response.set_etag(upload.sha256)
+    else:
+        response = send_file(
+            BytesIO(_plain_bytes(upload)),
+            mimetype=upload.content_type,
+            as_attachment=True,
+            download_name=upload.filename,
+            conditional=True,
+            etag=upload.sha256,
+            last_modified=upload.created_at,
+        )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.cache_control.public = False
     response.cache_control.private = True

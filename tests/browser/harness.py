@@ -110,6 +110,7 @@ class World:
     activity_id: int = 0
     hardship_id: int = 0
     hardship_upload_id: int = 0
+    hardship_file_id: int = 0
     care: dict[str, int] = field(default_factory=dict)
 
 
@@ -214,7 +215,9 @@ def seed_world(app: Flask, emulator_url: str, extra_members: int = 0) -> World:
         roster_import_id = queue_import(roster, "名册.csv", staff=db.session.get(Staff, admin_id)).id
 
     activity_id = seed_activity(app, admin_id, member_id)
-    hardship_id, hardship_upload_id = seed_hardship(app, admin_id, bound_no, members_for_file=names[4])
+    hardship_id, hardship_upload_id, hardship_file_id = seed_hardship(
+        app, admin_id, bound_no, members_for_file=names[4]
+    )
     care = seed_care(app, admin_id, member_id, union.branch_a)
     return World(
         activity_id=activity_id,
@@ -232,10 +235,11 @@ def seed_world(app: Flask, emulator_url: str, extra_members: int = 0) -> World:
         data_words={"zhangmin", "lihua"},
         hardship_id=hardship_id,
         hardship_upload_id=hardship_upload_id,
+        hardship_file_id=hardship_file_id,
     )
 
 
-def seed_hardship(app: Flask, admin_id: int, employee_no: str, members_for_file: str) -> tuple[int, int]:
+def seed_hardship(app: Flask, admin_id: int, employee_no: str, members_for_file: str) -> tuple[int, int, int]:
     """This year's standard, a submitted application with a scan, and a household file due for review."""
     from datetime import timedelta
     from io import BytesIO
@@ -265,17 +269,17 @@ def seed_hardship(app: Flask, admin_id: int, employee_no: str, members_for_file:
         application = create_application(member, body)
         submit_application(application.id, member)
         other = db.session.scalars(sa.select(Member).where(Member.name == members_for_file)).one()
-        db.session.add(
-            HardshipFile(
-                member_id=other.id,
-                group_id=other.group_id,
-                tier=Tier.relative,
-                status=FileStatus.active,
-                opened_on=today() - timedelta(days=350),
-                review_due_on=today() + timedelta(days=15),
-            )
+        file = HardshipFile(
+            member_id=other.id,
+            group_id=other.group_id,
+            tier=Tier.relative,
+            status=FileStatus.active,
+            opened_on=today() - timedelta(days=350),
+            review_due_on=today() + timedelta(days=15),
         )
-        return application.id, upload.id
+        db.session.add(file)
+        db.session.flush()
+        return application.id, upload.id, file.id
 
 
 def seed_care(app: Flask, admin_id: int, member_id: int, branch_id: int) -> dict[str, int]:
@@ -365,6 +369,7 @@ PAGES: dict[str, Builder] = {
     "admin.hardship_fund": lambda w: url_for("admin.hardship_fund"),
     "admin.hardship_publicity": lambda w: url_for("admin.hardship_publicity"),
     "admin.hardship_files": lambda w: url_for("admin.hardship_files"),
+    "admin.hardship_file": lambda w: url_for("admin.hardship_file", file_id=w.hardship_file_id),
     "admin.change_password": lambda w: url_for("admin.change_password"),
     **ACTIVITY_PAGES,
     "admin.care_visits": lambda w: url_for("admin.care_visits"),

@@ -126,3 +126,26 @@ def test_another_members_application_and_attachment_are_404(client, emu, app, un
     own = client.get(f"/api/v1/uploads/{upload}", headers=auth(token))
     assert own.status_code == 200
     own.close()
+
+
+def test_consent_must_name_the_current_text(client, emu, app, union, standard, monkeypatch):
+    _, token = bound_member(app, client, emu, union.group_a)
+    shown = client.get("/api/v1/config").get_json()["hardship_consent"]
+    assert shown["version"] == app.config["HARDSHIP_CONSENT_VERSION"] == CONSENT["version"]
+    assert "敏感个人信息" in shown["text"]
+    old = {**CONSENT, "version": "2025-1"}
+    refused = client.post(f"{BASE}/applications", json={**FIELDS, "consent": old}, headers=auth(token))
+    assert refused.status_code == 422, refused.get_json()
+    assert refused.get_json()["error"] == "consent_outdated" and "告知书" in refused.get_json()["message"]
+    created = client.post(f"{BASE}/applications", json=FIELDS, headers=auth(token)).get_json()
+    url = f"{BASE}/applications/{created['id']}"
+    patched = client.patch(url, json={"consent": old}, headers=auth(token))
+    assert patched.get_json()["error"] == "consent_outdated"
+    # The text changes after the applicant agreed: the draft must be agreed again before it is submitted.
+    monkeypatch.setitem(app.config, "HARDSHIP_CONSENT_VERSION", "2027-1")
+    outdated = client.post(f"{url}/submit", headers=auth(token))
+    assert outdated.status_code == 422 and outdated.get_json()["error"] == "consent_outdated"
+    again = {**CONSENT, "version": "2027-1"}
+    assert client.patch(url, json={"consent": again}, headers=auth(token)).status_code == 200
+    submitted = client.post(f"{url}/submit", headers=auth(token)).get_json()
+    assert submitted["status"] == "submitted" and submitted["consent_version"] == "2027-1"

@@ -16,7 +16,9 @@ from backend.extensions import db
 from backend.hardship import applicant, review
 from backend.hardship.models import HardshipApplication, PaymentMethod, Status
 from backend.hardship.payments import record_payment
+from backend.hardship.queries import may_take
 from backend.hardship.standards import today
+from backend.hardship.tiering import override_tier
 from backend.hardship.workflow import TRANSITIONS, Action
 from backend.members.models import Member
 from tests.backend.hardship.helpers import Cast
@@ -61,6 +63,10 @@ ALLOWED = {
     ("publicized_ended", Action.final_approve): FINAL,
     ("publicized_ended", Action.final_reject): FINAL,
     ("approved", Action.pay): REVIEWERS,
+    **{
+        (s, Action.override_tier): REVIEWERS
+        for s in ("submitted", "first_approved", "publicized_open", "publicized_ended")
+    },
 }
 NOT_YET_FIRST_APPROVED = {"draft", "submitted", "returned", "rejected", "withdrawn"}
 # Staff lacking the permission the action needs (refused 403 before the state is looked at).
@@ -73,6 +79,7 @@ PERMITTED = {
     Action.final_approve: FINAL,
     Action.final_reject: FINAL,
     Action.pay: REVIEWERS,
+    Action.override_tier: REVIEWERS,
 }
 
 
@@ -100,6 +107,9 @@ def _call(cast: Cast, action: Action, role: str, application_id: int) -> None:
         Action.pay: lambda: record_payment(
             application_id, staff=staff, amount_fen=10_000, paid_on=today(), method=PaymentMethod.cash
         ),
+        Action.override_tier: lambda: override_tier(
+            application_id, staff=staff, tier="relative", reason="家中另有一人长期卧床"
+        ),
     }
     staff_ops[action]()
 
@@ -113,6 +123,14 @@ def _attempt(cast: Cast, action: Action, role: str, application_id: int) -> int:
             return error.status
         finally:
             db.session.rollback()
+
+
+def _offered(cast: Cast, action: Action, role: str, application_id: int) -> bool:
+    """Whether the admin offers this staff member the action (queries.may_take): it must be exactly
+    when the operation lets them take it."""
+    with cast.app.app_context():
+        application = db.session.get(HardshipApplication, application_id)
+        return may_take(cast.staff(getattr(cast, role)), application, action)
 
 
 def _expected(state: str, action: Action, role: str) -> int:
@@ -153,6 +171,8 @@ def test_every_action_by_every_actor(app, union, state):
             got, want = _attempt(cast, action, role, application_id), _expected(state, action, role)
             if got != want:
                 failures.append((action.value, role, got, want))
+            if role in STAFF_ROLES and _offered(cast, action, role, application_id) != (got == 200):
+                failures.append((action.value, role, "may_take disagrees with the operation", got))
     assert not failures, failures
     assert cast.status(application_id) == before  # every attempt was rolled back
 

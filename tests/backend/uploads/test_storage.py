@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from backend.db import unit_of_work
 from backend.extensions import db
 from backend.members.models import Member
+from backend.uploads.at_rest import read_plain
 from backend.uploads.models import Upload
 from backend.uploads.operations import store_upload
 from backend.uploads.storage import (
@@ -48,7 +49,7 @@ def test_a_stored_file_keeps_its_bytes_under_a_random_name(app, union, upload_di
     with app.app_context():
         upload = db.session.get(Upload, upload_id)
         path = stored_path(upload.storage_name)
-        assert path.read_bytes() == data
+        assert data not in path.read_bytes() and read_plain(path) == data  # encrypted at rest
         assert "我的照片" not in str(path) and len(upload.storage_name) == 32
         assert (upload.filename, upload.content_type, upload.size) == ("我的照片.png", "image/png", len(data))
         assert upload.sha256 == hashlib.sha256(data).hexdigest()
