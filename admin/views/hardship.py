@@ -4,7 +4,6 @@ timeline, attachments and the actions this viewer may take now, and those action
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import abort, render_template, request, url_for
@@ -30,6 +29,7 @@ from backend.hardship.standards import today
 from backend.hardship.tiering import OVERRIDE_TIERS, override_tier
 from backend.hardship.workflow import TRANSITIONS, Action
 from backend.members.queries import group_display_path
+from backend.money import parse_yuan
 from backend.staff.permissions import Permission
 from backend.uploads.storage import send_upload
 
@@ -44,12 +44,12 @@ def mask_name(name: str | None) -> str:
 
 def yuan_to_fen(text: str | None, field: str = "amount") -> int:
     try:
-        value = Decimal((text or "").strip())
-    except InvalidOperation:
-        value = Decimal(0)
-    if not value.is_finite() or value <= 0 or value * 100 > AMOUNT_MAX_FEN or value != round(value, 2):
+        fen = parse_yuan(text) or 0
+    except ValueError:
+        fen = 0
+    if fen <= 0 or fen > AMOUNT_MAX_FEN:
         raise ValidationFailed("请填写正确的金额（元，最多两位小数）", errors={field: ["请填写正确的金额"]})
-    return int(value * 100)
+    return fen
 
 
 def _date(text: str | None) -> date:

@@ -17,6 +17,7 @@ from backend.hardship.timeline import (
     tell_applicant,
 )
 from backend.hardship.workflow import Action
+from backend.money import yuan
 from backend.staff.models import Staff
 
 
@@ -38,7 +39,7 @@ def record_payment(
     granted = application.granted_amount_fen or 0
     if application.disbursed_fen + amount_fen > granted:
         raise Overpayment(
-            f"发放合计不能超过批准金额，还可发放 {(granted - application.disbursed_fen) / 100:.2f} 元"
+            f"发放合计不能超过批准金额，还可发放 {yuan(granted - application.disbursed_fen)} 元"
         )
     payment = HardshipPayment(
         application_id=application.id,
@@ -54,12 +55,12 @@ def record_payment(
     if application.disbursed_fen == granted:
         application.status = Status.disbursed
     event = add_event(
-        application, Action.pay, from_status=before, staff=staff, comment=f"发放 {amount_fen / 100:.2f} 元"
+        application, Action.pay, from_status=before, staff=staff, comment=f"发放 {yuan(amount_fen)} 元"
     )
     record(
         "hardship.pay", staff=staff, target=application, amount_fen=amount_fen, method=payment.method.value
     )
-    body = f"工会已向您发放困难帮扶金 {amount_fen / 100:.2f} 元。"
+    body = f"工会已向您发放困难帮扶金 {yuan(amount_fen)} 元。"
     if application.status == Status.disbursed:
         body += "批准的帮扶金已全部发放。"
     tell_applicant(application, event, "困难帮扶金已发放", body)

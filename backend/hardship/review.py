@@ -33,6 +33,7 @@ from backend.hardship.timeline import (
 )
 from backend.hardship.workflow import Action
 from backend.members.queries import group_display_path
+from backend.money import yuan
 from backend.staff.models import Staff
 
 
@@ -243,7 +244,7 @@ def final_approve(
         staff,
         Status.approved,
         _comment(comment),
-        ("困难帮扶申请已批准", f"您的申请已批准，帮扶金额 {amount_fen / 100:.2f} 元，工会将尽快发放。"),
+        ("困难帮扶申请已批准", f"您的申请已批准，帮扶金额 {yuan(amount_fen)} 元，工会将尽快发放。"),
     )
 
 

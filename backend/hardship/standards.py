@@ -8,6 +8,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from backend import money
 from backend.audit.operations import record
 from backend.db import today, utcnow
 from backend.errors import PermissionDenied, ValidationFailed
@@ -162,7 +163,7 @@ class SelfTest:
 
 
 def yuan(fen: int) -> str:
-    return f"{fen / 100:,.2f} 元"
+    return f"{money.yuan(fen)} 元"
 
 
 def classify(

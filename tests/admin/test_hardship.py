@@ -109,7 +109,7 @@ def test_each_staff_view_writes_an_audit_row(app, union, upload_dir):
     application_id, upload_id = _with_attachment(app, cast, upload_dir)
     client = _client(app, cast, "officer")
     body = html(client.get(f"/admin/hardship/{application_id}"))
-    assert "妻子患重病住院" in body and "36000.00 元" in body
+    assert "妻子患重病住院" in body and "36,000.00 元" in body
     client.get(f"/admin/hardship/{application_id}/attachments/{upload_id}").close()
     assert count(app, AuditLog, AuditLog.action == "hardship.view", AuditLog.object_id == application_id) == 1
     assert count(app, AuditLog, AuditLog.action == "hardship.view_attachment") == 1
@@ -167,7 +167,7 @@ def test_standards_and_file_review_pages(app, union, upload_dir):
     assert post(officer, "/admin/hardship/standards", data).status_code == 403
     post(chair, "/admin/hardship/standards", data)
     page = html(chair.get("/admin/hardship/fund?year=2031"))
-    assert "1050.00 元" in page and "200000.00 元" in page
+    assert "1,050.00 元" in page and "200,000.00 元" in page
     bad = post(chair, "/admin/hardship/standards", {**data, "dibao": "abc"}, follow_redirects=True)
     assert "请填写正确的金额" in html(bad)
     cast.to(Status.approved)
