@@ -136,12 +136,9 @@ def activity_registration_checkin(activity_id: int, registration_id: int) -> Any
     staff = current_staff()
     activity = activity_for_staff(activity_id, staff)
     registration = registration_for_staff(activity, registration_id)
-
-    def check_in() -> None:
-        staff_check_in(registration)
-        record("activity.checkin", staff=staff, target=activity, id=registration.id)
-
-    return post_action(check_in, success="已签到", redirect_to=_to_list(activity_id))
+    return post_action(
+        lambda: staff_check_in(registration, staff=staff), success="已签到", redirect_to=_to_list(activity_id)
+    )
 
 
 @bp.post("/activities/<int:activity_id>/no-shows")

@@ -276,9 +276,13 @@ def remove_registration(registration: Registration, *, staff: Staff, reason: str
 
 
 def mark_no_shows(activity: Activity, *, staff: Staff, now: datetime | None = None) -> int:
-    """After the end: every registered member who did not check in is a no-show."""
+    """After the end of a published activity: every registered member who did not check in is a
+    no-show. Under the activity's row lock, so no check-in by hand or removal is half-way through."""
     require_manage(activity, staff)
     now = now or utcnow()
+    activity = lock_activity(activity.id) or activity
+    if activity.status != ActivityStatus.published:
+        raise InvalidState("只有已发布的活动可以标记未到场")
     if now < activity.ends_at:
         raise InvalidState("活动结束后才能标记未到场")
     result = db.session.execute(
