@@ -19,7 +19,7 @@ from backend.activities.models import (
 from backend.db import utcnow
 from backend.errors import NotFound
 from backend.extensions import db
-from backend.members.models import Group, Member, MemberStatus
+from backend.members.models import Group, Member, MemberStatus, normalize_employee_no
 from backend.members.queries import group_ids_in_path
 from backend.staff.models import Staff
 from backend.staff.permissions import Permission
@@ -206,6 +206,17 @@ def activity_for_staff(activity_id: int, staff: Staff) -> Activity:
     if activity is None or not can_manage(activity, staff):
         raise NotFound()
     return activity
+
+
+def member_to_add(employee_no: str, staff: Staff) -> Member:
+    """The roster member with this 工号 (as typed: full-width, lower case …) within the staff member's
+    scope, for 代报名; anyone else is "not there"."""
+    member = db.session.scalar(
+        sa.select(Member).where(Member.employee_no == normalize_employee_no(employee_no))
+    )
+    if member is None or not staff.in_scope(member.group):
+        raise NotFound("没有这个工号的在册会员，或不在您负责的范围内")
+    return member
 
 
 def registration_for_staff(activity: Activity, registration_id: int) -> Registration:
