@@ -96,6 +96,7 @@ def save_activity(
     """Creates (activity None) or edits an activity. Once published, the seats rules stay (allocation,
     capacity below the seats taken are refused) and a new time or place is told to everyone signed up."""
     _check_times(draft)
+    _check_cover(cover, staff)
     groups = _audience(draft, staff)
     values = {k: v for k, v in vars(draft).items() if k != "group_ids"}
     values["description_html"] = sanitize_html(draft.description_html or "")
@@ -128,6 +129,17 @@ def save_activity(
     if moved:
         _tell_change(activity)
     return activity
+
+
+def _check_cover(cover: Upload | None, staff: Staff) -> None:
+    """A cover is an image (JPG or PNG, never the PDF an upload may be) that this staff member uploaded:
+    never a member's upload, which would then be served to the whole audience."""
+    if cover is None:
+        return
+    if not cover.is_image:
+        raise ValidationFailed(errors={"cover": ["封面请上传 JPG 或 PNG 图片"]})
+    if cover.staff_id != staff.id:
+        raise ValidationFailed(errors={"cover": ["封面图片无效，请重新上传"]})
 
 
 def _check_published_change(activity: Activity, draft: ActivityDraft) -> None:
