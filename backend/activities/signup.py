@@ -1,9 +1,12 @@
 """A member's sign-up: register, change, cancel, and the waitlist's promotions (writes, no commit).
 
-Every write that reads the seats or the waitlist first locks the activity row (`lock_activity`:
-``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite every transaction is ``BEGIN IMMEDIATE``, see
-backend/__init__.py), so the capacity check, the waitlist position and the counter update happen one
-request at a time per activity: no oversell, no gap, no repeat, under any concurrency.
+Every write that decides a seat or a waitlist position holds the activity row lock, so no oversell,
+no gap, no repeat, under any concurrency. A first-come sign-up keeps that lock as short as it can: all
+checks, the answers and the registration's INSERT come first, without it; then one atomic conditional
+UPDATE takes the seats (`take_seats`: ``seats_taken + n <= capacity`` in the WHERE), which locks the row
+until the commit that follows at once. Only when that finds no seat does the request take the lock
+explicitly (`lock_activity`: ``SELECT … FOR UPDATE``) to re-check and waitlist. On SQLite every
+transaction is ``BEGIN IMMEDIATE`` (backend/__init__.py): one writer at a time.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from backend.activities import messages
 from backend.activities.errors import (
@@ -32,7 +36,7 @@ from backend.activities.models import (
 )
 from backend.activities.queries import activity_for_member, live_registration, member_reaches, visible_to
 from backend.db import utcnow
-from backend.errors import NotFound
+from backend.errors import Conflict, NotFound
 from backend.extensions import db
 from backend.members.models import Member
 
@@ -40,11 +44,15 @@ S = RegistrationStatus
 
 
 def lock_activity(activity_id: int) -> Activity | None:
-    """The activity row, locked until the transaction ends (fresh values, not the session's cache)."""
+    """The activity row, locked until the transaction ends (fresh values, not the session's cache).
+
+    ``FOR NO KEY UPDATE``: the lock an UPDATE of the row takes (so it queues with `take_seats`), but not
+    one that waits for the key-share locks a registration's INSERT takes on its activity (foreign key):
+    a sign-up inserts before it locks, and two of them must not wait for each other (a deadlock)."""
     return db.session.scalar(
         sa.select(Activity)
         .where(Activity.id == activity_id)
-        .with_for_update(of=Activity)
+        .with_for_update(of=Activity, key_share=True)
         .execution_options(populate_existing=True)
     )
 
@@ -84,10 +92,41 @@ def place(activity: Activity, registration: Registration) -> None:
         registration.status = S.registered
         activity.seats_taken += registration.seats
     elif activity.waitlist_enabled:
-        registration.status = S.waitlisted
-        registration.waitlist_position = waitlist_length(activity) + 1
+        position = waitlist_length(activity) + 1  # (its query flushes: the position goes with the status)
+        registration.status, registration.waitlist_position = S.waitlisted, position
     else:
         raise ActivityFull()
+
+
+def take_seats(activity: Activity, seats: int, now: datetime) -> bool:
+    """Atomically adds `seats` to the activity's seats taken if they fit and registration is open (one
+    conditional UPDATE; the row stays locked until the commit). False: no seat at that moment, or the
+    activity changed (cancelled, closed); the caller then decides under `lock_activity`."""
+    result = db.session.execute(
+        sa.update(Activity)
+        .where(
+            Activity.id == activity.id,
+            Activity.status == ActivityStatus.published,
+            Activity.registration_opens_at <= now,
+            Activity.registration_closes_at > now,
+            sa.or_(Activity.capacity.is_(None), Activity.seats_taken + seats <= Activity.capacity),
+        )
+        .values(seats_taken=Activity.seats_taken + seats)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def _insert(registration: Registration) -> bool:
+    """Adds the registration; False when the member's live one exists (another tap of theirs got there
+    first: the partial unique index refused this one, once that tap committed)."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(registration)
+            db.session.flush()
+    except IntegrityError:
+        return False
+    return True
 
 
 def register(
@@ -100,9 +139,11 @@ def register(
 ) -> tuple[Registration, bool]:
     """The member's registration and whether it is new (201) or the one they already hold (200).
 
-    The checks that need no seat count run first, without the lock (a repeated tap answers at once);
-    the lock is held only for what decides the seat, re-read from fresh values: the member's
-    registration (a tap that got there first), the state, the seats, the waitlist, the insert."""
+    Everything that needs no seat count runs first, without the lock: the scope, a repeated tap, the
+    audience, the window, the companions, the answers, and the INSERT (seated for now; nobody sees it
+    before the commit). Then, first come: `take_seats` as the last statement, or when it finds no seat,
+    the lock and `place` (a seat freed meanwhile, or the waitlist). A lottery application takes no seat:
+    it only re-checks, under the lock, that the draw has not run."""
     now = now or utcnow()
     activity = activity_for_member(activity_id, member)
     existing = live_registration(activity.id, member.id)
@@ -112,25 +153,31 @@ def register(
         raise NotInAudience()
     _check_open(activity, now)
     check_companions(companions, activity.max_companions)
-    cleaned = clean_answers(activity.form_fields, answers)
-    activity = lock_activity(activity_id) or activity
-    existing = live_registration(activity.id, member.id)
-    if existing is not None:
-        return existing, False
-    _check_open(activity, now)
+    lottery = activity.allocation == Allocation.lottery
     registration = Registration(
         activity_id=activity.id,
         member_id=member.id,
         group_id=member.group_id,
+        status=S.applied if lottery else S.registered,
         companions=companions,
-        answers=cleaned,
+        answers=clean_answers(activity.form_fields, answers),
         created_at=now,
     )
-    if activity.allocation == Allocation.lottery:
-        registration.status = S.applied
-    else:
-        place(activity, registration)
-    db.session.add(registration)
+    if not _insert(registration):
+        existing = live_registration(activity.id, member.id)
+        if existing is not None:
+            return existing, False
+        if not _insert(registration):  # theirs was cancelled in between: once more, then give up
+            raise Conflict("报名的人较多，请稍后再试")
+    if not lottery and take_seats(activity, registration.seats, now):
+        return registration, True
+    activity = lock_activity(activity.id) or activity
+    _check_open(activity, now)
+    if lottery:
+        if activity.drawn_at is not None:
+            raise RegistrationClosed()
+        return registration, True
+    place(activity, registration)  # a seat freed since, or the waitlist, or activity_full
     db.session.flush()
     return registration, True
 

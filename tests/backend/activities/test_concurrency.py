@@ -59,12 +59,26 @@ def test_200_members_for_20_seats_with_waitlist(app, union, root_officer):
 
 
 def test_the_rush_oversells_without_the_lock(app, union, root_officer, monkeypatch):
-    """Control: the same rush with `lock_activity` replaced by a plain read breaks the invariants."""
+    """Control: the same rush without the lock breaks the invariants: `lock_activity` replaced by a plain
+    read, and `take_seats` (the atomic conditional UPDATE) by a check of the seats the request read at
+    its start and an UPDATE without a condition."""
 
     def unlocked(activity_id: int) -> Activity | None:
         return db.session.get(Activity, activity_id, populate_existing=True)
 
+    def unguarded(activity: Activity, seats: int, now) -> bool:
+        if not activity.fits(seats):
+            return False
+        db.session.execute(
+            sa.update(Activity)
+            .where(Activity.id == activity.id)
+            .values(seats_taken=activity.seats_taken + seats)
+            .execution_options(synchronize_session=False)
+        )
+        return True
+
     monkeypatch.setattr(signup, "lock_activity", unlocked)
+    monkeypatch.setattr(signup, "take_seats", unguarded)
     activity_id = make_activity(app, root_officer, capacity=20)
     tokens = [t for _, t in members_with_tokens(app, union.group_a, 200)]
     with live_server(app) as base:
