@@ -15,7 +15,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import make_transient_to_detached
 
 from backend.activities import messages
 from backend.activities.errors import (
@@ -28,6 +30,7 @@ from backend.activities.errors import (
 )
 from backend.activities.fields import check_companions, clean_answers
 from backend.activities.models import (
+    LIVE,
     Activity,
     ActivityStatus,
     Allocation,
@@ -39,6 +42,9 @@ from backend.db import utcnow
 from backend.errors import Conflict, NotFound
 from backend.extensions import db
 from backend.members.models import Member
+
+COLUMNS = [column for column in Registration.__table__.columns if column.key != "id"]
+LIVE_INDEX = f"status IN {LIVE}"
 
 S = RegistrationStatus
 
@@ -118,14 +124,24 @@ def take_seats(activity: Activity, seats: int, now: datetime) -> bool:
 
 
 def _insert(registration: Registration) -> bool:
-    """Adds the registration; False when the member's live one exists (another tap of theirs got there
-    first: the partial unique index refused this one, once that tap committed)."""
-    try:
-        with db.session.begin_nested():
-            db.session.add(registration)
-            db.session.flush()
-    except IntegrityError:
+    """INSERT … ON CONFLICT DO NOTHING on the one-live-registration index, as one Core statement (the
+    last before the commit: no unit-of-work flush under the lock). True once inserted (the object then
+    belongs to the session, every column set); False when the member's live one exists (a tap of
+    theirs committed since this request looked)."""
+    values = {column.key: getattr(registration, column.key) for column in COLUMNS}
+    insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(Registration.__table__)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["activity_id", "member_id"], index_where=sa.text(LIVE_INDEX))
+        .returning(Registration.__table__.c.id)
+    )
+    new_id = db.session.execute(statement).scalar()
+    if new_id is None:
         return False
+    registration.id = new_id
+    make_transient_to_detached(registration)
+    db.session.add(registration)
     return True
 
 
@@ -140,10 +156,12 @@ def register(
     """The member's registration and whether it is new (201) or the one they already hold (200).
 
     Everything that needs no seat count runs first, without the lock: the scope, a repeated tap, the
-    audience, the window, the companions, the answers, and the INSERT (seated for now; nobody sees it
-    before the commit). Then, first come: `take_seats` as the last statement, or when it finds no seat,
-    the lock and `place` (a seat freed meanwhile, or the waitlist). A lottery application takes no seat:
-    it only re-checks, under the lock, that the draw has not run."""
+    audience, the window, the companions, the answers. Then, first come: `take_seats` when the seats
+    looked free (it locks the row when it takes them), or else the lock and a seat freed meanwhile or
+    the next waitlist position; and the INSERT, the last statement before the commit. A tap of the same
+    member that got there first is answered instead (the INSERT finds its row; seats taken go back).
+    A lottery application takes no seat: it only re-checks, under the lock, that registration is open
+    and the draw has not run."""
     now = now or utcnow()
     activity = activity_for_member(activity_id, member)
     existing = live_registration(activity.id, member.id)
@@ -153,33 +171,62 @@ def register(
         raise NotInAudience()
     _check_open(activity, now)
     check_companions(companions, activity.max_companions)
-    lottery = activity.allocation == Allocation.lottery
     registration = Registration(
+        id=None,
         activity_id=activity.id,
         member_id=member.id,
         group_id=member.group_id,
-        status=S.applied if lottery else S.registered,
+        status=S.registered,
+        waitlist_position=None,
         companions=companions,
         answers=clean_answers(activity.form_fields, answers),
+        added_by_id=None,
         created_at=now,
+        updated_at=now,
+        checked_in_at=None,
+        cancelled_at=None,
+        reminded_at=None,
     )
-    if not _insert(registration):
-        existing = live_registration(activity.id, member.id)
-        if existing is not None:
-            return existing, False
-        if not _insert(registration):  # theirs was cancelled in between: once more, then give up
-            raise Conflict("报名的人较多，请稍后再试")
-    if not lottery and take_seats(activity, registration.seats, now):
-        return registration, True
-    activity = lock_activity(activity.id) or activity
-    _check_open(activity, now)
-    if lottery:
-        if activity.drawn_at is not None:
+    lottery = activity.allocation == Allocation.lottery
+    # The seats read at the start are only a hint: a full activity goes straight to the lock.
+    if lottery or not activity.fits(registration.seats) or not take_seats(activity, registration.seats, now):
+        activity = lock_activity(activity.id) or activity
+        _check_open(activity, now)
+        if lottery and activity.drawn_at is not None:
             raise RegistrationClosed()
-        return registration, True
-    place(activity, registration)  # a seat freed since, or the waitlist, or activity_full
-    db.session.flush()
+        if lottery:
+            registration.status = S.applied
+        else:
+            _seat_or_waitlist(activity, registration)
+            db.session.flush()  # the seats taken, if a seat was freed since
+    if not _insert(registration):
+        if registration.status == S.registered:
+            _give_back(activity.id, registration.seats)
+        existing = live_registration(activity.id, member.id)
+        if existing is None:  # theirs was cancelled in between
+            raise Conflict("报名的人较多，请稍后再试")
+        return existing, False
     return registration, True
+
+
+def _seat_or_waitlist(activity: Activity, registration: Registration) -> None:
+    """Under the lock: a seat freed since the first look, or the next waitlist position."""
+    if activity.fits(registration.seats):
+        activity.seats_taken += registration.seats
+    elif activity.waitlist_enabled:
+        registration.status = S.waitlisted
+        registration.waitlist_position = waitlist_length(activity) + 1
+    else:
+        raise ActivityFull()
+
+
+def _give_back(activity_id: int, seats: int) -> None:
+    db.session.execute(
+        sa.update(Activity)
+        .where(Activity.id == activity_id)
+        .values(seats_taken=Activity.seats_taken - seats)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def change(
