@@ -110,6 +110,8 @@ def test_one_member_tapping_20_times_gets_one_registration(app, union, root_offi
     assert sorted(statuses) == [200] * 19 + [201]
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).where(Registration.member_id == member_id)) == 1
+    # the taps that took a seat before finding the first one's registration gave it back
+    assert invariants(app, activity_id)["seats_taken"] == 1
 
 
 def test_20_cancellations_at_once_promote_exactly_the_first_20_in_order(app, union, root_officer):

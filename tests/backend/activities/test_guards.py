@@ -108,3 +108,27 @@ def test_at_most_max_fields_form_fields():
     with pytest.raises(ValidationFailed) as refused:
         clean_fields([*fields, {"label": "多一项", "type": "text"}])
     assert "最多" in refused.value.errors["form_fields"][0]
+
+
+def test_no_lottery_application_after_the_draw(app, union, root_officer):
+    from datetime import timedelta
+
+    from backend.activities.draw import draw
+    from backend.activities.errors import RegistrationClosed
+    from backend.db import utcnow
+
+    activity_id = make_activity(app, root_officer, allocation=Allocation.lottery)
+    _sign_up(app, activity_id, 1, union.group_a)
+    with app.app_context(), unit_of_work():  # drawn (as if registration had closed) while still open
+        assert draw(activity_id, now=utcnow() + timedelta(days=2, minutes=1))
+    with pytest.raises(RegistrationClosed):
+        _sign_up(app, activity_id, 1, union.group_a)
+
+
+def test_the_sheet_is_exported_only_by_who_manages_the_activity(app, union, root_officer):
+    from backend.activities.sheet import export_sheet
+
+    activity_id = make_activity(app, root_officer, whole_union=False, group_ids=[union.branch_a])
+    other_branch = make_staff(app, Role.officer, union.branch_b)
+    with app.app_context(), unit_of_work(), pytest.raises(NotFound):
+        export_sheet(db.session.get(Activity, activity_id), staff=db.session.get(Staff, other_branch))
