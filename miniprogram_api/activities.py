@@ -21,7 +21,7 @@ from backend.activities.models import Activity, ActivityCategory, Allocation, Re
 from backend.activities.queries import (
     SCOPES,
     activity_for_member,
-    live_registration,
+    latest_registration,
     member_activities,
     waitlist_counts,
 )
@@ -200,7 +200,7 @@ class ActivityDetail(MethodView):
         """活动详情"""
         member = current_account().member
         activity = activity_for_member(activity_id, member)
-        return callers(activity, live_registration(activity.id, member.id) if member else None)
+        return callers(activity, latest_registration(activity.id, member.id) if member else None)
 
 
 @blp.route("/activities/<int:activity_id>/registration")

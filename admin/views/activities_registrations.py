@@ -14,15 +14,13 @@ from admin.forms import EmptyForm
 from admin.views.activities_forms import AddMemberForm, ReasonForm
 from backend.activities import operations
 from backend.activities.checkin import staff_check_in
-from backend.activities.figures import sheet_rows
 from backend.activities.models import REGISTRATION_STATUS_LABELS, Registration, RegistrationStatus
-from backend.activities.queries import activity_for_staff, registration_for_staff
-from backend.activities.sheet import header, sheet_title, sheet_xlsx, totals
-from backend.audit.operations import record
+from backend.activities.queries import activity_for_staff, member_to_add, registration_for_staff
+from backend.activities.sheet import export_sheet, sheet_xlsx
 from backend.db import parse_id, unit_of_work, utcnow
 from backend.errors import NotFound
 from backend.extensions import db
-from backend.members.models import Group, Member, normalize_employee_no
+from backend.members.models import Group
 from backend.members.queries import group_display_paths
 from backend.staff.permissions import Permission
 
@@ -97,10 +95,7 @@ def activity_registration_add(activity_id: int) -> Any:
         return redirect(_to_list(activity_id))
 
     def add() -> Registration:
-        employee_no = normalize_employee_no(form.employee_no.data or "")
-        member = db.session.scalar(sa.select(Member).where(Member.employee_no == employee_no))
-        if member is None:
-            raise NotFound("没有这个工号的在册会员，或不在您负责的范围内")
+        member = member_to_add(form.employee_no.data or "", staff)
         return operations.add_member(
             activity, member, staff=staff, reason=form.reason.data or "", companions=form.companions.data or 0
         )
@@ -136,12 +131,9 @@ def activity_registration_checkin(activity_id: int, registration_id: int) -> Any
     staff = current_staff()
     activity = activity_for_staff(activity_id, staff)
     registration = registration_for_staff(activity, registration_id)
-
-    def check_in() -> None:
-        staff_check_in(registration)
-        record("activity.checkin", staff=staff, target=activity, id=registration.id)
-
-    return post_action(check_in, success="已签到", redirect_to=_to_list(activity_id))
+    return post_action(
+        lambda: staff_check_in(registration, staff=staff), success="已签到", redirect_to=_to_list(activity_id)
+    )
 
 
 @bp.post("/activities/<int:activity_id>/no-shows")
@@ -162,7 +154,7 @@ def activity_sheet_xlsx(activity_id: int) -> Response:
     staff = current_staff()
     with unit_of_work():  # the export is audited
         activity = activity_for_staff(activity_id, staff)
-        data, title = sheet_xlsx(activity, staff=staff), activity.title
+        data, title = sheet_xlsx(export_sheet(activity, staff=staff)), activity.title
     return send_file(
         BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=f"{title}-实名制签到表.xlsx"
     )
@@ -172,11 +164,7 @@ def activity_sheet_xlsx(activity_id: int) -> Response:
 @permission_required(PERMISSION)
 def activity_sheet(activity_id: int) -> Any:
     staff = current_staff()
-    with unit_of_work():
+    with unit_of_work():  # the export is audited
         activity = activity_for_staff(activity_id, staff)
-        rows = sheet_rows(activity)
-        record("activity.export_sheet", staff=staff, target=activity, rows=len(rows), full_phones=len(rows))
-    return render_template(
-        "admin/activities/sheet.html", activity=activity, rows=rows, title=sheet_title(activity),
-        header=header(activity), totals=totals(rows),
-    )  # fmt: skip
+        sheet = export_sheet(activity, staff=staff)
+    return render_template("admin/activities/sheet.html", activity=activity, sheet=sheet)

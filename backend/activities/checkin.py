@@ -17,11 +17,14 @@ from flask import current_app
 
 from backend.activities.errors import CheckinNotOpen, InvalidCheckinToken, NotRegistered
 from backend.activities.models import Activity, ActivityStatus, Registration, RegistrationStatus
-from backend.activities.queries import activity_for_member
+from backend.activities.queries import activity_for_member, can_manage
+from backend.activities.signup import lock_activity
+from backend.audit.operations import record
 from backend.db import utcnow
-from backend.errors import InvalidState
+from backend.errors import InvalidState, NotFound
 from backend.extensions import db
 from backend.members.models import Member
+from backend.staff.models import Staff
 
 TOKEN = re.compile(r"^a([1-9][0-9]{0,9})-([0-9a-f]{20})$")
 
@@ -78,9 +81,31 @@ def check_in(activity_id: int, member: Member, token: str, *, now: datetime | No
     return registration
 
 
-def staff_check_in(registration: Registration, *, now: datetime | None = None) -> None:
-    """签到 by hand (a member without a phone, a failed scan): any time, for a registered member."""
+def staff_check_in(registration: Registration, *, staff: Staff, now: datetime | None = None) -> Registration:
+    """签到 by hand (a member without a phone, a failed scan): any time, for a registered member of a
+    published activity; under the activity's row lock (like removing a registration or marking the
+    no-shows) and the registration's, re-read fresh. Audited."""
+    activity = registration.activity
+    if not can_manage(activity, staff):
+        raise NotFound()
+    activity = lock_activity(activity.id) or activity
+    registration = (
+        db.session.scalar(
+            sa.select(Registration)
+            .where(Registration.id == registration.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        or registration
+    )
+    if activity.status == ActivityStatus.cancelled:
+        raise InvalidState("活动已取消，不能签到")
+    if activity.status != ActivityStatus.published:
+        raise InvalidState("活动尚未发布，不能签到")
     if registration.status != RegistrationStatus.registered:
         raise InvalidState("只有已报名的会员可以签到")
     registration.status = RegistrationStatus.attended
     registration.checked_in_at = now or utcnow()
+    db.session.flush()
+    record("activity.checkin", staff=staff, target=activity, id=registration.id)
+    return registration

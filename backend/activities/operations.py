@@ -96,6 +96,7 @@ def save_activity(
     """Creates (activity None) or edits an activity. Once published, the seats rules stay (allocation,
     capacity below the seats taken are refused) and a new time or place is told to everyone signed up."""
     _check_times(draft)
+    _check_cover(cover, staff)
     groups = _audience(draft, staff)
     values = {k: v for k, v in vars(draft).items() if k != "group_ids"}
     values["description_html"] = sanitize_html(draft.description_html or "")
@@ -128,6 +129,17 @@ def save_activity(
     if moved:
         _tell_change(activity)
     return activity
+
+
+def _check_cover(cover: Upload | None, staff: Staff) -> None:
+    """A cover is an image (JPG or PNG, never the PDF an upload may be) that this staff member uploaded:
+    never a member's upload, which would then be served to the whole audience."""
+    if cover is None:
+        return
+    if not cover.is_image:
+        raise ValidationFailed(errors={"cover": ["封面请上传 JPG 或 PNG 图片"]})
+    if cover.staff_id != staff.id:
+        raise ValidationFailed(errors={"cover": ["封面图片无效，请重新上传"]})
 
 
 def _check_published_change(activity: Activity, draft: ActivityDraft) -> None:
@@ -276,9 +288,13 @@ def remove_registration(registration: Registration, *, staff: Staff, reason: str
 
 
 def mark_no_shows(activity: Activity, *, staff: Staff, now: datetime | None = None) -> int:
-    """After the end: every registered member who did not check in is a no-show."""
+    """After the end of a published activity: every registered member who did not check in is a
+    no-show. Under the activity's row lock, so no check-in by hand or removal is half-way through."""
     require_manage(activity, staff)
     now = now or utcnow()
+    activity = lock_activity(activity.id) or activity
+    if activity.status != ActivityStatus.published:
+        raise InvalidState("只有已发布的活动可以标记未到场")
     if now < activity.ends_at:
         raise InvalidState("活动结束后才能标记未到场")
     result = db.session.execute(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased, selectinload
@@ -20,7 +19,7 @@ from backend.activities.models import (
 from backend.db import utcnow
 from backend.errors import NotFound
 from backend.extensions import db
-from backend.members.models import Group, Member, MemberStatus
+from backend.members.models import Group, Member, MemberStatus, normalize_employee_no
 from backend.members.queries import group_ids_in_path
 from backend.staff.models import Staff
 from backend.staff.permissions import Permission
@@ -44,22 +43,32 @@ def member_reaches(activity: Activity, member: Member) -> bool:
     return activity.whole_union or any(group.contains(member.group) for group in activity.groups)
 
 
-def _live_registration(member_id: int, table: Any = Registration) -> sa.ColumnElement[bool]:
-    return sa.and_(
-        table.activity_id == Activity.id,
-        table.member_id == member_id,
-        table.status.in_(LIVE),
+def _latest_registration(member_id: int) -> sa.ColumnElement[bool]:
+    """The member's latest registration for the activity: the live one if any (a member signs up again
+    only after the earlier one ended, so a live registration is always the newest), else the last."""
+    earlier = aliased(Registration)
+    latest = (
+        sa.select(sa.func.max(earlier.id))
+        .where(earlier.activity_id == Activity.id, earlier.member_id == member_id)
+        .scalar_subquery()
     )
+    return sa.and_(Registration.activity_id == Activity.id, Registration.id == latest)
 
 
 def visible_to(member: Member | None) -> sa.ColumnElement[bool]:
-    """Published or cancelled, and for the member's audience (or one they hold a registration for, from
-    before a 转会). Nothing for a caller without a member record; a pending member browses too (API.md)."""
+    """Published or cancelled, and for the member's audience, or one they hold a registration for (any
+    status: signed up, then moved to another group by a 转会, or cancelled): they still see it and their
+    registration, but may not sign up again (403 not_in_audience). Nothing for a caller without a member
+    record; a pending member browses too (API.md)."""
     if member is None or member.status == MemberStatus.left:
         return sa.false()
+    theirs = aliased(Registration)
     return sa.and_(
         Activity.status.in_(SHOWN),
-        sa.or_(in_audience(member), sa.exists().where(_live_registration(member.id, aliased(Registration)))),
+        sa.or_(
+            in_audience(member),
+            sa.exists().where(theirs.activity_id == Activity.id, theirs.member_id == member.id),
+        ),
     )
 
 
@@ -70,12 +79,12 @@ def member_activities(
     category: ActivityCategory | None,
     now: datetime | None = None,
 ) -> sa.Select[tuple[Activity, Registration | None]]:
-    """The activities the member sees with their live registration (or None): one query, any page size."""
+    """The activities the member sees with their latest registration (or None): one query, any page size."""
     now = now or utcnow()
     member_id = member.id if member is not None else -1
     query = (
         sa.select(Activity, Registration)
-        .outerjoin(Registration, _live_registration(member_id))
+        .outerjoin(Registration, _latest_registration(member_id))
         .where(visible_to(member))
     )
     if category is not None:
@@ -92,7 +101,7 @@ def member_activities(
     elif scope == "past":
         query = query.where(Activity.ends_at <= now).order_by(Activity.starts_at.desc(), Activity.id.desc())
     elif scope == "mine":
-        query = query.where(Registration.id.is_not(None)).order_by(
+        query = query.where(Registration.status.in_(LIVE)).order_by(
             Activity.starts_at.desc(), Activity.id.desc()
         )
     else:
@@ -118,6 +127,16 @@ def activity_for_member(activity_id: int, member: Member | None) -> Activity:
     if activity is None:
         raise NotFound()
     return activity
+
+
+def latest_registration(activity_id: int, member_id: int) -> Registration | None:
+    """The live registration, or the member's last one (cancelled, not selected …), or None."""
+    return db.session.scalar(
+        sa.select(Registration)
+        .where(Registration.activity_id == activity_id, Registration.member_id == member_id)
+        .order_by(Registration.id.desc())
+        .limit(1)
+    )
 
 
 def live_registration(activity_id: int, member_id: int) -> Registration | None:
@@ -187,6 +206,17 @@ def activity_for_staff(activity_id: int, staff: Staff) -> Activity:
     if activity is None or not can_manage(activity, staff):
         raise NotFound()
     return activity
+
+
+def member_to_add(employee_no: str, staff: Staff) -> Member:
+    """The roster member with this 工号 (as typed: full-width, lower case …) within the staff member's
+    scope, for 代报名; anyone else is "not there"."""
+    member = db.session.scalar(
+        sa.select(Member).where(Member.employee_no == normalize_employee_no(employee_no))
+    )
+    if member is None or not staff.in_scope(member.group):
+        raise NotFound("没有这个工号的在册会员，或不在您负责的范围内")
+    return member
 
 
 def registration_for_staff(activity: Activity, registration_id: int) -> Registration:

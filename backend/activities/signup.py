@@ -1,9 +1,12 @@
 """A member's sign-up: register, change, cancel, and the waitlist's promotions (writes, no commit).
 
-Every write that reads the seats or the waitlist first locks the activity row (`lock_activity`:
-``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite every transaction is ``BEGIN IMMEDIATE``, see
-backend/__init__.py), so the capacity check, the waitlist position and the counter update happen one
-request at a time per activity: no oversell, no gap, no repeat, under any concurrency.
+Every write that decides a seat or a waitlist position holds the activity row lock, so no oversell,
+no gap, no repeat, under any concurrency. A first-come sign-up keeps that lock as short as it can: all
+checks, the answers and the registration's INSERT come first, without it; then one atomic conditional
+UPDATE takes the seats (`take_seats`: ``seats_taken + n <= capacity`` in the WHERE), which locks the row
+until the commit that follows at once. Only when that finds no seat does the request take the lock
+explicitly (`lock_activity`: ``SELECT … FOR UPDATE``) to re-check and waitlist. On SQLite every
+transaction is ``BEGIN IMMEDIATE`` (backend/__init__.py): one writer at a time.
 """
 
 from __future__ import annotations
@@ -12,6 +15,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import make_transient_to_detached
 
 from backend.activities import messages
 from backend.activities.errors import (
@@ -24,6 +30,7 @@ from backend.activities.errors import (
 )
 from backend.activities.fields import check_companions, clean_answers
 from backend.activities.models import (
+    LIVE,
     Activity,
     ActivityStatus,
     Allocation,
@@ -32,19 +39,26 @@ from backend.activities.models import (
 )
 from backend.activities.queries import activity_for_member, live_registration, member_reaches, visible_to
 from backend.db import utcnow
-from backend.errors import NotFound
+from backend.errors import Conflict, NotFound
 from backend.extensions import db
 from backend.members.models import Member
+
+COLUMNS = [column for column in Registration.__table__.columns if column.key != "id"]
+LIVE_INDEX = f"status IN {LIVE}"
 
 S = RegistrationStatus
 
 
 def lock_activity(activity_id: int) -> Activity | None:
-    """The activity row, locked until the transaction ends (fresh values, not the session's cache)."""
+    """The activity row, locked until the transaction ends (fresh values, not the session's cache).
+
+    ``FOR NO KEY UPDATE``: the lock an UPDATE of the row takes (so it queues with `take_seats`), but not
+    one that waits for the key-share locks a registration's INSERT takes on its activity (foreign key):
+    a sign-up inserts before it locks, and two of them must not wait for each other (a deadlock)."""
     return db.session.scalar(
         sa.select(Activity)
         .where(Activity.id == activity_id)
-        .with_for_update(of=Activity)
+        .with_for_update(of=Activity, key_share=True)
         .execution_options(populate_existing=True)
     )
 
@@ -84,10 +98,51 @@ def place(activity: Activity, registration: Registration) -> None:
         registration.status = S.registered
         activity.seats_taken += registration.seats
     elif activity.waitlist_enabled:
-        registration.status = S.waitlisted
-        registration.waitlist_position = waitlist_length(activity) + 1
+        position = waitlist_length(activity) + 1  # (its query flushes: the position goes with the status)
+        registration.status, registration.waitlist_position = S.waitlisted, position
     else:
         raise ActivityFull()
+
+
+def take_seats(activity: Activity, seats: int, now: datetime) -> bool:
+    """Atomically adds `seats` to the activity's seats taken if they fit and registration is open (one
+    conditional UPDATE; the row stays locked until the commit). False: no seat at that moment, or the
+    activity changed (cancelled, closed); the caller then decides under `lock_activity`."""
+    result = db.session.execute(
+        sa.update(Activity)
+        .where(
+            Activity.id == activity.id,
+            Activity.status == ActivityStatus.published,
+            Activity.registration_opens_at <= now,
+            Activity.registration_closes_at > now,
+            sa.or_(Activity.capacity.is_(None), Activity.seats_taken + seats <= Activity.capacity),
+        )
+        .values(seats_taken=Activity.seats_taken + seats)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def _insert(registration: Registration) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING on the one-live-registration index, as one Core statement (the
+    last before the commit: no unit-of-work flush under the lock). True once inserted (the object then
+    belongs to the session, every column set); False when the member's live one exists (a tap of
+    theirs committed since this request looked)."""
+    values = {column.key: getattr(registration, column.key) for column in COLUMNS}
+    insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(Registration.__table__)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["activity_id", "member_id"], index_where=sa.text(LIVE_INDEX))
+        .returning(Registration.__table__.c.id)
+    )
+    new_id = db.session.execute(statement).scalar()
+    if new_id is None:
+        return False
+    registration.id = new_id
+    make_transient_to_detached(registration)
+    db.session.add(registration)
+    return True
 
 
 def register(
@@ -100,9 +155,13 @@ def register(
 ) -> tuple[Registration, bool]:
     """The member's registration and whether it is new (201) or the one they already hold (200).
 
-    The checks that need no seat count run first, without the lock (a repeated tap answers at once);
-    the lock is held only for what decides the seat, re-read from fresh values: the member's
-    registration (a tap that got there first), the state, the seats, the waitlist, the insert."""
+    Everything that needs no seat count runs first, without the lock: the scope, a repeated tap, the
+    audience, the window, the companions, the answers. Then, first come: `take_seats` when the seats
+    looked free (it locks the row when it takes them), or else the lock and a seat freed meanwhile or
+    the next waitlist position; and the INSERT, the last statement before the commit. A tap of the same
+    member that got there first is answered instead (the INSERT finds its row; seats taken go back).
+    A lottery application takes no seat: it only re-checks, under the lock, that registration is open
+    and the draw has not run."""
     now = now or utcnow()
     activity = activity_for_member(activity_id, member)
     existing = live_registration(activity.id, member.id)
@@ -112,27 +171,62 @@ def register(
         raise NotInAudience()
     _check_open(activity, now)
     check_companions(companions, activity.max_companions)
-    cleaned = clean_answers(activity.form_fields, answers)
-    activity = lock_activity(activity_id) or activity
-    existing = live_registration(activity.id, member.id)
-    if existing is not None:
-        return existing, False
-    _check_open(activity, now)
     registration = Registration(
+        id=None,
         activity_id=activity.id,
         member_id=member.id,
         group_id=member.group_id,
+        status=S.registered,
+        waitlist_position=None,
         companions=companions,
-        answers=cleaned,
+        answers=clean_answers(activity.form_fields, answers),
+        added_by_id=None,
         created_at=now,
+        updated_at=now,
+        checked_in_at=None,
+        cancelled_at=None,
+        reminded_at=None,
     )
-    if activity.allocation == Allocation.lottery:
-        registration.status = S.applied
-    else:
-        place(activity, registration)
-    db.session.add(registration)
-    db.session.flush()
+    lottery = activity.allocation == Allocation.lottery
+    # The seats read at the start are only a hint: a full activity goes straight to the lock.
+    if lottery or not activity.fits(registration.seats) or not take_seats(activity, registration.seats, now):
+        activity = lock_activity(activity.id) or activity
+        _check_open(activity, now)
+        if lottery and activity.drawn_at is not None:
+            raise RegistrationClosed()
+        if lottery:
+            registration.status = S.applied
+        else:
+            _seat_or_waitlist(activity, registration)
+            db.session.flush()  # the seats taken, if a seat was freed since
+    if not _insert(registration):
+        if registration.status == S.registered:
+            _give_back(activity.id, registration.seats)
+        existing = live_registration(activity.id, member.id)
+        if existing is None:  # theirs was cancelled in between
+            raise Conflict("报名的人较多，请稍后再试")
+        return existing, False
     return registration, True
+
+
+def _seat_or_waitlist(activity: Activity, registration: Registration) -> None:
+    """Under the lock: a seat freed since the first look, or the next waitlist position."""
+    if activity.fits(registration.seats):
+        activity.seats_taken += registration.seats
+    elif activity.waitlist_enabled:
+        registration.status = S.waitlisted
+        registration.waitlist_position = waitlist_length(activity) + 1
+    else:
+        raise ActivityFull()
+
+
+def _give_back(activity_id: int, seats: int) -> None:
+    db.session.execute(
+        sa.update(Activity)
+        .where(Activity.id == activity_id)
+        .values(seats_taken=Activity.seats_taken - seats)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def change(

@@ -59,12 +59,26 @@ def test_200_members_for_20_seats_with_waitlist(app, union, root_officer):
 
 
 def test_the_rush_oversells_without_the_lock(app, union, root_officer, monkeypatch):
-    """Control: the same rush with `lock_activity` replaced by a plain read breaks the invariants."""
+    """Control: the same rush without the lock breaks the invariants: `lock_activity` replaced by a plain
+    read, and `take_seats` (the atomic conditional UPDATE) by a check of the seats the request read at
+    its start and an UPDATE without a condition."""
 
     def unlocked(activity_id: int) -> Activity | None:
         return db.session.get(Activity, activity_id, populate_existing=True)
 
+    def unguarded(activity: Activity, seats: int, now) -> bool:
+        if not activity.fits(seats):
+            return False
+        db.session.execute(
+            sa.update(Activity)
+            .where(Activity.id == activity.id)
+            .values(seats_taken=activity.seats_taken + seats)
+            .execution_options(synchronize_session=False)
+        )
+        return True
+
     monkeypatch.setattr(signup, "lock_activity", unlocked)
+    monkeypatch.setattr(signup, "take_seats", unguarded)
     activity_id = make_activity(app, root_officer, capacity=20)
     tokens = [t for _, t in members_with_tokens(app, union.group_a, 200)]
     with live_server(app) as base:
@@ -96,6 +110,8 @@ def test_one_member_tapping_20_times_gets_one_registration(app, union, root_offi
     assert sorted(statuses) == [200] * 19 + [201]
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).where(Registration.member_id == member_id)) == 1
+    # the taps that took a seat before finding the first one's registration gave it back
+    assert invariants(app, activity_id)["seats_taken"] == 1
 
 
 def test_20_cancellations_at_once_promote_exactly_the_first_20_in_order(app, union, root_officer):
@@ -143,7 +159,11 @@ def test_20_cancellations_at_once_promote_exactly_the_first_20_in_order(app, uni
     assert promoted_told == 20
 
 
-def test_the_draw_started_by_3_processes_at_once_draws_once(app, emu, union, root_officer):
+def _draw_race(app, union, root_officer, command: list[str]) -> tuple[int, list[str]]:
+    """A lottery of 8 applicants for 3 seats whose registration has closed; while a holder keeps the
+    activity row locked, 3 processes run `command` (a draw) and queue; then the holder lets go.
+    The activity id and each process's output."""
+    import time
     from datetime import timedelta
 
     from backend.db import utcnow
@@ -160,8 +180,6 @@ def test_the_draw_started_by_3_processes_at_once_draws_once(app, emu, union, roo
     tokens = [t for _, t in members_with_tokens(app, union.group_a, 8)]
     with live_server(app) as base:
         assert set(_rush(base, activity_id, tokens)) == {201}
-    import time
-
     time.sleep(max(0.0, 3.5 - (utcnow() - now).total_seconds()))
     holder = Held(app, lambda: signup.lock_activity(activity_id))
     holder.start()
@@ -177,7 +195,6 @@ def test_the_draw_started_by_3_processes_at_once_draws_once(app, emu, union, roo
         "WECHAT_SECRET": app.config["WECHAT_SECRET"],
     }
     env.pop("REDIS_URL", None)
-    command = [sys.executable, "-m", "flask", "--app", "wsgi", "draw-activities"]
     processes = [
         subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         for _ in range(3)
@@ -189,7 +206,12 @@ def test_the_draw_started_by_3_processes_at_once_draws_once(app, emu, union, roo
         holder.join(10)
     outputs = [p.communicate(timeout=60) for p in processes]
     assert [p.returncode for p in processes] == [0, 0, 0], outputs
-    drew = [out.decode() for out, _ in outputs]
+    return activity_id, [out.decode() for out, _ in outputs]
+
+
+def test_the_draw_started_by_3_processes_at_once_draws_once(app, emu, union, root_officer):
+    command = [sys.executable, "-m", "flask", "--app", "wsgi", "draw-activities"]
+    activity_id, drew = _draw_race(app, union, root_officer, command)
     assert sum("抽签 1 场" in text for text in drew) == 1, drew
     with app.app_context():
         activity = db.session.get(Activity, activity_id)
@@ -202,3 +224,12 @@ def test_the_draw_started_by_3_processes_at_once_draws_once(app, emu, union, roo
             )
             == 8
         )
+
+
+def test_the_draw_runs_more_than_once_without_the_lock(app, emu, union, root_officer):
+    """Control: the same race with the draw's `lock_activity` replaced by a plain read in each process
+    (tests/backend/activities/unlocked_draw.py), so nothing re-checks `drawn_at` under a lock: each
+    process read the lottery as not drawn yet, and more than one draws (a run here: all 3)."""
+    command = [sys.executable, "-m", "tests.backend.activities.unlocked_draw"]
+    _, drew = _draw_race(app, union, root_officer, command)
+    assert sum("抽签 1 场" in text for text in drew) > 1, drew
