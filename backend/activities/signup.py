@@ -11,6 +11,7 @@ transaction is ``BEGIN IMMEDIATE`` (backend/__init__.py): one writer at a time.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -123,20 +124,24 @@ def take_seats(activity: Activity, seats: int, now: datetime) -> bool:
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
+@functools.cache
+def _insert_statement(dialect: str) -> sa.Insert:
+    """Built once per dialect (the values come as parameters): the sign-up rush runs it a thousand times."""
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        insert(Registration.__table__)
+        .on_conflict_do_nothing(index_elements=["activity_id", "member_id"], index_where=sa.text(LIVE_INDEX))
+        .returning(Registration.__table__.c.id)
+    )
+
+
 def _insert(registration: Registration) -> bool:
     """INSERT … ON CONFLICT DO NOTHING on the one-live-registration index, as one Core statement (the
     last before the commit: no unit-of-work flush under the lock). True once inserted (the object then
     belongs to the session, every column set); False when the member's live one exists (a tap of
     theirs committed since this request looked)."""
     values = {column.key: getattr(registration, column.key) for column in COLUMNS}
-    insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert(Registration.__table__)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["activity_id", "member_id"], index_where=sa.text(LIVE_INDEX))
-        .returning(Registration.__table__.c.id)
-    )
-    new_id = db.session.execute(statement).scalar()
+    new_id = db.session.execute(_insert_statement(db.session.get_bind().dialect.name), values).scalar()
     if new_id is None:
         return False
     registration.id = new_id
