@@ -10,7 +10,7 @@ from backend.errors import NotFound, ValidationFailed
 from backend.hardship.limits import COMMENT_MAX
 from backend.hardship.models import TIER_LABELS, HardshipApplication, HardshipStandard, Tier
 from backend.hardship.standards import classify
-from backend.hardship.timeline import add_event, lock_application, require_staff
+from backend.hardship.timeline import add_event, lock_application, require_staff, tell_applicant
 from backend.hardship.workflow import Action
 from backend.staff.models import Staff
 
@@ -53,7 +53,7 @@ def override_tier(application_id: int, *, staff: Staff, tier: str | None, reason
     application.tier_override_reason = text
     application.tier_override_by_id = staff.id
     application.tier_override_at = utcnow()
-    add_event(
+    event = add_event(
         application,
         Action.override_tier,
         from_status=application.status,
@@ -61,4 +61,11 @@ def override_tier(application_id: int, *, staff: Staff, tier: str | None, reason
         comment=f"困难类型调整为「{TIER_LABELS[chosen.value]}」",
     )
     record("hardship.override_tier", staff=staff, target=application, tier=chosen.value)
+    tell_applicant(
+        application,
+        event,
+        "困难类型已调整",
+        # the reason stays on the (encrypted) application: messages are not encrypted and may go to WeChat
+        f"工会审核时将您的困难类型认定为「{TIER_LABELS[chosen.value]}」，如有疑问请联系工会。",
+    )
     return application

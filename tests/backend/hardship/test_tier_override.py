@@ -14,6 +14,7 @@ from backend.extensions import db
 from backend.hardship import review
 from backend.hardship.models import HardshipApplication, HardshipEvent, HardshipFile, Status, Tier
 from backend.hardship.tiering import override_tier
+from backend.notifications.models import Notification
 from backend.staff.models import Staff
 from tests.admin.conftest import html, post
 from tests.backend.hardship.helpers import Cast
@@ -47,6 +48,9 @@ def test_an_officer_overrides_with_a_reason_and_the_final_approval_records_it(ap
         assert event.staff_id == cast.officer and "意外致困" in event.comment and REASON not in event.comment
         row = db.session.scalars(sa.select(AuditLog).where(AuditLog.action == "hardship.override_tier")).one()
         assert row.object_id == application_id and REASON not in str(row.detail)
+        # the applicant is told, without the reason (messages are not encrypted and may go to WeChat)
+        told = db.session.scalars(sa.select(Notification).where(Notification.title == "困难类型已调整")).one()
+        assert told.member_id == cast.member and "意外致困" in told.body and REASON not in told.body
     _advance_to_approved(cast, application_id)
     with app.app_context():
         assert db.session.get(HardshipApplication, application_id).tier == Tier.sudden
