@@ -28,6 +28,8 @@ from backend.hardship.models import (
 )
 from backend.uploads.operations import delete_upload
 
+ENDED_STATUSES = tuple(s for s in DECIDED_STATUSES if s != "approved")  # paid in full, or refused
+
 
 def retention_years() -> int:
     return int(current_app.config.get("HARDSHIP_RETENTION_YEARS") or 30)
@@ -45,10 +47,15 @@ def purge_expired_applications(now: datetime | None = None, *, limit: int = 200)
     Rows another run is deleting are skipped (SKIP LOCKED), so two runs at once never collide."""
     cutoff = years_before(now or utcnow(), retention_years())
     decided = sa.func.coalesce(HardshipApplication.decided_at, HardshipApplication.updated_at)
+    # Ended only: an approved application may still be paid (money owed is not purged), and the period
+    # runs from its last payment too (a payment record is kept its full 30 years).
+    paid_since = sa.exists().where(
+        HardshipPayment.application_id == HardshipApplication.id, HardshipPayment.paid_on >= cutoff.date()
+    )
     ids = list(
         db.session.scalars(
             sa.select(HardshipApplication.id)
-            .where(HardshipApplication.status.in_(DECIDED_STATUSES), decided < cutoff)
+            .where(HardshipApplication.status.in_(ENDED_STATUSES), decided < cutoff, ~paid_since)
             .order_by(HardshipApplication.id)
             .limit(limit)
             .with_for_update(skip_locked=True)

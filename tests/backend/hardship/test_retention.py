@@ -26,10 +26,15 @@ from tests.backend.hardship.helpers import Cast, pay
 from tests.factories import count, make_member, make_upload
 
 
-def _decided(cast: Cast, application_id: int, years_ago: float) -> None:
+def _decided(cast: Cast, application_id: int, years_ago: float, paid_years_ago: float | None = None) -> None:
+    """Decided (and paid, if it was) that many years ago."""
+
     def work() -> None:
         application = db.session.get(HardshipApplication, application_id)
         application.decided_at = utcnow() - timedelta(days=365.25 * years_ago)
+        for payment in application.payments:
+            ago = years_ago if paid_years_ago is None else paid_years_ago
+            payment.paid_on = (utcnow() - timedelta(days=365.25 * ago)).date()
 
     cast.run(work)
 
@@ -81,6 +86,19 @@ def test_the_period_is_configurable(app, union, monkeypatch):
     monkeypatch.setitem(app.config, "HARDSHIP_RETENTION_YEARS", 5)
     with app.app_context():
         assert purge_expired_hardship() == 1
+
+
+def test_money_still_owed_and_recent_payments_are_kept(app, union):
+    """An approved application not yet paid in full is not ended, however old its decision; a payment
+    younger than the period keeps its application (the voucher is kept its 30 years)."""
+    cast = Cast(app, union)
+    owed = cast.to(Status.approved)
+    _decided(cast, owed, 31)
+    late_paid = _disbursed(cast, cast.submitted(member_id=make_member(app, union.group_a)))
+    _decided(cast, late_paid, 31, paid_years_ago=10)
+    with app.app_context():
+        assert purge_expired_hardship() == 0
+        assert {owed, late_paid} <= set(db.session.scalars(sa.select(HardshipApplication.id)))
 
 
 def test_years_before_a_29_february():
