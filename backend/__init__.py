@@ -15,6 +15,7 @@ from backend.config import load_settings
 from backend.db import MAX_ID
 from backend.extensions import api, celery, csrf, db, limiter, login_manager, migrate
 from backend.input_guard import refuse_unstorable_text
+from backend.uploads.at_rest import InMemoryFilesRequest
 
 
 class DatabaseId(IntegerConverter):
@@ -28,6 +29,7 @@ class DatabaseId(IntegerConverter):
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app. `config` overrides settings read from the environment (tests use it)."""
     app = Flask(__name__, instance_relative_config=False, template_folder=None, static_folder=None)
+    app.request_class = InMemoryFilesRequest  # uploads never reach the disk unencrypted, not even in /tmp
     app.config.update(load_settings(config))
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese stays readable in JSON
     # Every `<int:…>` in a route is a database id: one beyond the column's range is a 404, not a 500.
