@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from backend.activities import messages
 from backend.activities.models import Activity, ActivityStatus, Allocation, Registration, RegistrationStatus
-from backend.activities.signup import lock_activity
+from backend.activities.signup import lock_activity, waitlist_length
 from backend.db import to_local, utcnow
 from backend.extensions import db
 
@@ -69,7 +69,8 @@ def draw(activity_id: int, *, now: datetime | None = None) -> bool:
         )
     }
     seed = draw_seed(activity.id, activity.registration_closes_at, list(applicants))
-    winners = position = 0
+    winners = 0
+    position = waitlist_length(activity)  # after anyone staff put on the waitlist by hand (代报名)
     for rid in draw_order(seed, list(applicants)):
         registration = applicants[rid]
         if activity.fits(registration.seats):

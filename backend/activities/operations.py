@@ -20,7 +20,7 @@ from backend.activities.models import (
     RegistrationStatus,
 )
 from backend.activities.queries import can_manage, live_registration
-from backend.activities.signup import lock_activity, place, withdraw
+from backend.activities.signup import lock_activity, place, promote, withdraw
 from backend.announcements.sanitize import sanitize_html
 from backend.audit.operations import record
 from backend.db import utcnow
@@ -128,6 +128,8 @@ def save_activity(
         record("activity.update", staff=staff, target=activity, title=activity.title)
     if moved:
         _tell_change(activity)
+    if not creating:  # more seats (or no limit) go first to the waitlist, in its order, not to new taps
+        promote(activity, now=utcnow())
     return activity
 
 

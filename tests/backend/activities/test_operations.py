@@ -112,3 +112,54 @@ def test_form_fields_are_checked():
         clean_fields([{"label": "尺码", "type": "choice", "choices": []}])
     with pytest.raises(ValidationFailed):
         clean_fields([{"key": "a", "label": "x"}, {"key": "a", "label": "y"}])
+
+
+def _edit(app, activity_id, staff_id, **changes):
+    with app.app_context(), unit_of_work():
+        activity = db.session.get(Activity, activity_id)
+        names = vars(operations.ActivityDraft(*[None] * 8))
+        draft = operations.ActivityDraft(**{k: getattr(activity, k) for k in names if k != "group_ids"})
+        for key, value in changes.items():
+            setattr(draft, key, value)
+        operations.save_activity(activity, draft, staff=db.session.get(Staff, staff_id))
+
+
+def _statuses(app, ids):
+    with app.app_context():
+        return [(r.status, r.waitlist_position) for r in (db.session.get(Registration, i) for i in ids)]
+
+
+def test_more_seats_go_to_the_waitlist_in_its_order_not_to_new_taps(app, union, root_officer):
+    activity_id = make_activity(app, root_officer, capacity=1)
+    ids = [_register(app, activity_id, make_member(app, union.group_a)) for _ in range(3)]
+    _edit(app, activity_id, root_officer, capacity=2)
+    S = RegistrationStatus
+    assert _statuses(app, ids) == [(S.registered, None), (S.registered, None), (S.waitlisted, 1)]
+    late = _register(app, activity_id, make_member(app, union.group_a))
+    assert _statuses(app, [late]) == [(S.waitlisted, 2)]
+    with app.app_context():
+        promoted = db.session.get(Registration, ids[1])
+        told = db.session.scalars(sa.select(Notification).where(Notification.member_id == promoted.member_id))
+        assert len(told.all()) == 1
+
+
+def test_the_draw_numbers_its_waitlist_after_members_staff_already_waitlisted(app, union, root_officer):
+    from backend.activities.draw import draw
+    from backend.activities.models import Allocation
+
+    now = utcnow()
+    activity_id = make_activity(app, root_officer, capacity=1, allocation=Allocation.lottery)
+    members = [make_member(app, union.group_a) for _ in range(2)]
+    with app.app_context(), unit_of_work():
+        staff, activity = db.session.get(Staff, root_officer), db.session.get(Activity, activity_id)
+        by_hand = [
+            operations.add_member(
+                activity, db.session.get(Member, m), staff=staff, reason="行动不便，工会代报名"
+            ).id
+            for m in members
+        ]
+    applicants = [_register(app, activity_id, make_member(app, union.group_a)) for _ in range(2)]
+    with app.app_context(), unit_of_work():
+        assert draw(activity_id, now=now + timedelta(days=2, minutes=1))
+    positions = sorted(p for _, p in _statuses(app, by_hand + applicants) if p is not None)
+    assert positions == [1, 2, 3]
