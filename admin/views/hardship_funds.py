@@ -80,6 +80,17 @@ def hardship_standard_save() -> Any:
     )
 
 
+def _file_review_context() -> dict[str, Any]:
+    """What the due list and a file's page both need for the review form."""
+    return {
+        "tiers": {k: v for k, v in TIER_LABELS.items() if k != "none"},
+        "reasons": CLOSING_LABELS,
+        "display_path": group_display_path,
+        "today": today(),
+        "comment_max": COMMENT_MAX,
+    }
+
+
 @bp.get("/hardship/files")
 @permission_required(Permission.review_hardship)
 def hardship_files() -> Any:
@@ -87,11 +98,7 @@ def hardship_files() -> Any:
     return render_template(
         "admin/hardship/files.html",
         files=files,
-        tiers={k: v for k, v in TIER_LABELS.items() if k != "none"},
-        reasons=CLOSING_LABELS,
-        display_path=group_display_path,
-        today=today(),
-        comment_max=COMMENT_MAX,
+        **_file_review_context(),
     )
 
 
@@ -103,12 +110,8 @@ def hardship_file(file_id: int) -> Any:
     return render_template(
         "admin/hardship/file.html",
         f=file,
-        tiers={k: v for k, v in TIER_LABELS.items() if k != "none"},
         tier_labels=TIER_LABELS,
-        reasons=CLOSING_LABELS,
-        display_path=group_display_path,
-        today=today(),
-        comment_max=COMMENT_MAX,
+        **_file_review_context(),
     )
 
 
