@@ -147,15 +147,12 @@ class HardshipFund(db.Model):
     while it checks what is left, so two approvals cannot both spend the last money.
 
     What was granted and paid is summed from the applications (`standards.granted_in`, the ledger): one
-    source, so the fund page, the check and the ledger cannot disagree. `granted_fen` / `disbursed_fen`
-    are no longer written (they were never read); a later migration may drop them."""
+    source, so the fund page, the check and the ledger cannot disagree (the row keeps no totals)."""
 
     __tablename__ = "hardship_funds"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int] = mapped_column(unique=True)
-    granted_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
-    disbursed_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
 
 
 hardship_attachments = sa.Table(

@@ -78,9 +78,7 @@ def _insert_fund(year: int) -> None:
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    db.session.execute(
-        insert(HardshipFund).values(year=year, granted_fen=0, disbursed_fen=0).on_conflict_do_nothing()
-    )
+    db.session.execute(insert(HardshipFund).values(year=year).on_conflict_do_nothing())
 
 
 def save_standard(

@@ -2,7 +2,7 @@
 (event_on), and a flag on a feedback comment held by content security (comment_held)
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-01 13:20:00.000000
 
 """
