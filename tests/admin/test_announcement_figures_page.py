@@ -124,8 +124,16 @@ def test_the_dashboard_lists_todays_scheduled_and_recent_unread(app, client, uni
     staff = login_as(Role.officer, union.branch_a)
     make_member(app, union.group_a)
     make_member(app, union.group_a)
+    # Due a minute ago and not yet sent (scheduled ten minutes ago): today's work at any hour. A time
+    # "in five minutes" is tomorrow from 23:55 Beijing time on (the boundary itself:
+    # tests/backend/announcements/test_today.py).
     soon = make_announcement(
-        app, staff, group_ids=[union.group_a], title="今晚发的", publish_at=utcnow() + timedelta(minutes=5)
+        app,
+        staff,
+        group_ids=[union.group_a],
+        title="今晚发的",
+        publish_at=utcnow() - timedelta(minutes=1),
+        now=utcnow() - timedelta(minutes=10),
     )
     later = make_announcement(
         app, staff, group_ids=[union.group_a], title="下周发的", publish_at=utcnow() + timedelta(days=8)
@@ -140,7 +148,7 @@ def test_the_dashboard_lists_todays_scheduled_and_recent_unread(app, client, uni
 
     page = html(client.get("/admin/"))
     section = page[page.index("今天的公告工作") :]
-    assert "今晚发的" in section and "下周发的" not in section
+    assert "今晚发的" in section and "已到时间" in section and "下周发的" not in section
     assert "刚发的" in section and "2 人未读" in section and "去提醒未读" in section
     assert "上个月的" not in section and "乙的" not in section
     assert f"/admin/announcements/{recent}/figures" in section and f"/announcements/{soon}" in section
