@@ -28,6 +28,7 @@ from admin.form_messages import TRANSLATIONS, ChineseCSRF
 from backend.announcements.models import CATEGORY_LABELS
 from backend.announcements.sanitize import BODY_HINT
 from backend.db import SHANGHAI
+from backend.db import today as local_today
 from backend.errors import DomainError
 from backend.members.models import Group
 from backend.staff.models import ROLE_LABELS
@@ -127,7 +128,7 @@ class GroupTreeField(SelectMultipleField):
 
 
 def not_in_future(form: Any, field: Any) -> None:
-    if field.data and field.data > date.today():
+    if field.data and field.data > local_today():
         raise ValidationError("日期不能晚于今天")  # WTForms 3 lets a bare ValueError escape: a 500
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backend.audit.operations import record
 from backend.crypto import PhoneIndexer, blind_index, last4_index
+from backend.db import today as local_today
 from backend.db import utcnow
 from backend.errors import (
     DuplicateEmployeeNo,
@@ -140,7 +141,7 @@ def create_member(
         employee_no=employee_no,
         group=group,
         birthday=birthday,
-        joined_on=joined_on or date.today(),
+        joined_on=joined_on or local_today(),
         retires_on=retires_on,
         status=MemberStatus.active,
     )
@@ -244,7 +245,7 @@ def set_member_status(
         return member
     previous = member.status
     member.status = status
-    member.left_on = date.today() if status == MemberStatus.left else None
+    member.left_on = local_today() if status == MemberStatus.left else None
     if status != MemberStatus.active and member.wechat_account is not None:
         revoke_all_tokens(member.wechat_account)
     db.session.flush()

@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from backend.db import today as local_today
 from backend.members.models import Group, normalize_employee_no, normalize_name
 from backend.members.roster.reading import Cell, RosterRow
 
@@ -47,7 +48,7 @@ def parse_date(value: Cell, *, latest: date | None = None) -> date | None:
                 break
         else:
             raise ValueError(value)
-    if not date(1900, 1, 1) <= parsed <= (latest or date.today()):
+    if not date(1900, 1, 1) <= parsed <= (latest or local_today()):
         raise ValueError(value)
     return parsed
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -22,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from backend.audit.bulk import json_object, record_selected
 from backend.audit.operations import record
 from backend.crypto import PhoneIndexer
+from backend.db import today as local_today
 from backend.db import utcnow
 from backend.errors import DomainError, PermissionDenied
 from backend.extensions import db
@@ -261,7 +261,7 @@ class Importer:
 
     def _write_new(self, items: list[CheckedRow]) -> None:
         """One INSERT for the members, one for their audit rows (what create_member writes for each)."""
-        now, today, indexer = utcnow(), date.today(), PhoneIndexer()
+        now, today, indexer = utcnow(), local_today(), PhoneIndexer()
         values = []
         for item in items:
             assert item.group is not None

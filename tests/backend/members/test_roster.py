@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from backend.audit.models import AuditLog
+from backend.db import today as local_today
 from backend.db import unit_of_work
 from backend.errors import PermissionDenied
 from backend.extensions import db
@@ -87,7 +88,7 @@ def test_new_rows_become_members(app, union):
     zhang, li = member(app, "E001"), member(app, "E002")
     assert (zhang.name, zhang.phone, zhang.group_id) == ("张三", "13800000001", union.group_a)
     assert (zhang.birthday, zhang.joined_on) == (date(1990, 1, 2), date(2020, 3, 1))
-    assert (li.group_id, li.phone, li.joined_on) == (union.group_b, None, date.today())
+    assert (li.group_id, li.phone, li.joined_on) == (union.group_b, None, local_today())
     assert actions(app) == ["member.create", "member.create", "roster.import"]
 
 
