@@ -141,6 +141,31 @@ def _sees(activity: Activity, member: Member | None) -> bool:
     return bool(db.session.scalar(sa.select(held)))
 
 
+# The sign-up's first read, built once (a statement object keeps its cache key: the rush runs it
+# thousands of times). The outer join finds the member's live registration, if any, with the activity.
+_WITH_LIVE = (
+    sa.select(Activity, Registration)
+    .outerjoin(
+        Registration,
+        sa.and_(
+            Registration.activity_id == Activity.id,
+            Registration.member_id == sa.bindparam("member_id"),
+            Registration.status.in_(LIVE),
+        ),
+    )
+    .where(Activity.id == sa.bindparam("activity_id"))
+)
+
+
+def activity_with_live_registration(activity_id: int, member: Member) -> tuple[Activity, Registration | None]:
+    """`activity_for_member` and `live_registration` in one query: the activity the member sees (404
+    otherwise) and their live registration for it, or None."""
+    row = db.session.execute(_WITH_LIVE, {"activity_id": activity_id, "member_id": member.id}).first()
+    if row is None or not _sees(row[0], member):
+        raise NotFound()
+    return row[0], row[1]
+
+
 def latest_registration(activity_id: int, member_id: int) -> Registration | None:
     """The live registration, or the member's last one (cancelled, not selected …), or None."""
     return db.session.scalar(

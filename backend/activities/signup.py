@@ -16,9 +16,8 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.activities import messages
 from backend.activities.errors import (
@@ -38,7 +37,12 @@ from backend.activities.models import (
     Registration,
     RegistrationStatus,
 )
-from backend.activities.queries import activity_for_member, live_registration, member_reaches, visible_to
+from backend.activities.queries import (
+    activity_with_live_registration,
+    live_registration,
+    member_reaches,
+    visible_to,
+)
 from backend.db import utcnow
 from backend.errors import Conflict, NotFound
 from backend.extensions import db
@@ -62,6 +66,32 @@ def lock_activity(activity_id: int) -> Activity | None:
         .with_for_update(of=Activity, key_share=True)
         .execution_options(populate_existing=True)
     )
+
+
+# What a seat decision reads, locked like `lock_activity` but read narrow, by one statement built once:
+# the sign-up rush spends this read holding the lock, so it loads no whole row into a fresh object.
+_SEAT_STATE = (
+    Activity.status,
+    Activity.registration_opens_at,
+    Activity.registration_closes_at,
+    Activity.capacity,
+    Activity.seats_taken,
+    Activity.waitlist_enabled,
+    Activity.drawn_at,
+)
+_LOCK_SEAT_STATE = (
+    sa.select(*_SEAT_STATE)
+    .where(Activity.id == sa.bindparam("activity_id"))
+    .with_for_update(of=Activity, key_share=True)
+)
+
+
+def lock_seat_state(activity: Activity) -> None:
+    """`lock_activity` for the sign-up: the row locked until the transaction ends, and the activity's
+    seat state (status, window, capacity, seats taken, waitlist, draw) refreshed from it."""
+    row = db.session.execute(_LOCK_SEAT_STATE, {"activity_id": activity.id}).one()
+    for column, value in zip(_SEAT_STATE, row, strict=True):
+        set_committed_value(activity, column.key, value)
 
 
 def _locked_for_member(activity_id: int, member: Member) -> Activity:
@@ -124,27 +154,49 @@ def take_seats(activity: Activity, seats: int, now: datetime) -> bool:
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
+# The waitlist's next position, read by the INSERT itself (`next_position`): under READ COMMITTED the
+# INSERT's snapshot starts after the activity lock was granted, so it sees every position committed
+# before: the answer a separate `waitlist_length` query gives, one round trip less while the lock is held.
+_NEXT_POSITION = (
+    f"(SELECT coalesce(max(waitlist_position), 0) + 1 FROM {Registration.__tablename__}"
+    " WHERE activity_id = :v_activity_id AND waitlist_position IS NOT NULL)"
+)
+
+
 @functools.cache
-def _insert_statement(dialect: str) -> sa.Insert:
-    """Built once per dialect (the values come as parameters): the sign-up rush runs it a thousand times."""
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    return (
-        insert(Registration.__table__)
-        .on_conflict_do_nothing(index_elements=["activity_id", "member_id"], index_where=sa.text(LIVE_INDEX))
-        .returning(Registration.__table__.c.id)
+def _insert_statement(*, next_position: bool) -> sa.TextualSelect:
+    """INSERT … ON CONFLICT DO NOTHING on the one-live-registration index, RETURNING the id and the
+    position; the same SQL on PostgreSQL and SQLite. Written as text, built once: SQLAlchemy never caches
+    the compiled form of its ON CONFLICT constructs (their `Insert` classes opt out of the statement
+    cache), so the sign-up rush would compile one on every request. The parameters (`v_<column>`) carry
+    their columns' types, so each column's own conversion applies (UTC times, the status, the answers)."""
+    names = [column.name for column in COLUMNS]
+    values = [
+        _NEXT_POSITION if next_position and name == "waitlist_position" else f":v_{name}" for name in names
+    ]
+    sql = (
+        f"INSERT INTO {Registration.__tablename__} ({', '.join(names)}) VALUES ({', '.join(values)})"
+        f" ON CONFLICT (activity_id, member_id) WHERE {LIVE_INDEX} DO NOTHING RETURNING id, waitlist_position"
     )
+    table = Registration.__table__
+    typed = [sa.bindparam(f"v_{c.name}", type_=c.type) for c in COLUMNS if f":v_{c.name}" in values]
+    return sa.text(sql).bindparams(*typed).columns(table.c.id, table.c.waitlist_position)
 
 
 def _insert(registration: Registration) -> bool:
     """INSERT … ON CONFLICT DO NOTHING on the one-live-registration index, as one Core statement (the
-    last before the commit: no unit-of-work flush under the lock). True once inserted (the object then
-    belongs to the session, every column set); False when the member's live one exists (a tap of
-    theirs committed since this request looked)."""
-    values = {column.key: getattr(registration, column.key) for column in COLUMNS}
-    new_id = db.session.execute(_insert_statement(db.session.get_bind().dialect.name), values).scalar()
-    if new_id is None:
+    last before the commit: no unit-of-work flush under the lock). A waitlisted registration without a
+    position takes the next one in the same statement. True once inserted (the object then belongs to
+    the session, every column set); False when the member's live one exists (a tap of theirs committed
+    since this request looked)."""
+    next_position = registration.status == S.waitlisted and registration.waitlist_position is None
+    values = {f"v_{column.name}": getattr(registration, column.key) for column in COLUMNS}
+    if next_position:
+        del values["v_waitlist_position"]
+    row = db.session.execute(_insert_statement(next_position=next_position), values).first()
+    if row is None:
         return False
-    registration.id = new_id
+    registration.id, registration.waitlist_position = row
     make_transient_to_detached(registration)
     db.session.add(registration)
     return True
@@ -168,8 +220,7 @@ def register(
     A lottery application takes no seat: it only re-checks, under the lock, that registration is open
     and the draw has not run."""
     now = now or utcnow()
-    activity = activity_for_member(activity_id, member)
-    existing = live_registration(activity.id, member.id)
+    activity, existing = activity_with_live_registration(activity_id, member)
     if existing is not None:
         return existing, False
     if not member_reaches(activity, member):
@@ -195,7 +246,7 @@ def register(
     lottery = activity.allocation == Allocation.lottery
     # The seats read at the start are only a hint: a full activity goes straight to the lock.
     if lottery or not activity.fits(registration.seats) or not take_seats(activity, registration.seats, now):
-        activity = lock_activity(activity.id) or activity
+        lock_seat_state(activity)
         _check_open(activity, now)
         if lottery and activity.drawn_at is not None:
             raise RegistrationClosed()
@@ -215,12 +266,12 @@ def register(
 
 
 def _seat_or_waitlist(activity: Activity, registration: Registration) -> None:
-    """Under the lock: a seat freed since the first look, or the next waitlist position."""
+    """Under the lock: a seat freed since the first look, or the waitlist (`_insert` gives the next
+    position)."""
     if activity.fits(registration.seats):
         activity.seats_taken += registration.seats
     elif activity.waitlist_enabled:
         registration.status = S.waitlisted
-        registration.waitlist_position = waitlist_length(activity) + 1
     else:
         raise ActivityFull()
 
