@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.activities import signup
 from backend.activities.models import Activity, Allocation, Registration, RegistrationStatus
@@ -58,13 +59,17 @@ def test_200_members_for_20_seats_with_waitlist(app, union, root_officer):
     assert found["positions"] == list(range(1, 181))
 
 
-def test_the_rush_oversells_without_the_lock(app, union, root_officer, monkeypatch):
-    """Control: the same rush without the lock breaks the invariants: `lock_activity` replaced by a plain
-    read, and `take_seats` (the atomic conditional UPDATE) by a check of the seats the request read at
-    its start and an UPDATE without a condition."""
+def _unlocked_seat_state(activity: Activity) -> None:
+    """`signup.lock_seat_state` without its lock: the same narrow read, no FOR NO KEY UPDATE."""
+    query = sa.select(*signup._SEAT_STATE).where(Activity.id == activity.id)
+    for column, value in zip(signup._SEAT_STATE, db.session.execute(query).one(), strict=True):
+        set_committed_value(activity, column.key, value)
 
-    def unlocked(activity_id: int) -> Activity | None:
-        return db.session.get(Activity, activity_id, populate_existing=True)
+
+def test_the_rush_oversells_without_the_lock(app, union, root_officer, monkeypatch):
+    """Control: the same rush without the lock breaks the invariants: `lock_seat_state` replaced by a
+    plain read, and `take_seats` (the atomic conditional UPDATE) by a check of the seats the request read
+    at its start and an UPDATE without a condition."""
 
     def unguarded(activity: Activity, seats: int, now) -> bool:
         if not activity.fits(seats):
@@ -77,7 +82,7 @@ def test_the_rush_oversells_without_the_lock(app, union, root_officer, monkeypat
         )
         return True
 
-    monkeypatch.setattr(signup, "lock_activity", unlocked)
+    monkeypatch.setattr(signup, "lock_seat_state", _unlocked_seat_state)
     monkeypatch.setattr(signup, "take_seats", unguarded)
     activity_id = make_activity(app, root_officer, capacity=20)
     tokens = [t for _, t in members_with_tokens(app, union.group_a, 200)]
@@ -87,6 +92,20 @@ def test_the_rush_oversells_without_the_lock(app, union, root_officer, monkeypat
     # Every read saw free seats: far more than 20 registered (a run here: 200, with seats_taken 18 from
     # lost updates). The same assertions as the test above fail.
     assert found["registered"] > 20, (found, set(statuses))
+
+
+def test_the_waitlist_repeats_positions_without_the_lock(app, union, root_officer, monkeypatch):
+    """Control for the waitlist: with the seats still taken atomically but `lock_seat_state` a plain
+    read, nothing orders the INSERTs that read the next position (`signup._NEXT_POSITION`): requests
+    that run at once read the same highest position, and the list has repeats and gaps."""
+    monkeypatch.setattr(signup, "lock_seat_state", _unlocked_seat_state)
+    activity_id = make_activity(app, root_officer, capacity=20)
+    tokens = [t for _, t in members_with_tokens(app, union.group_a, 200)]
+    with live_server(app) as base:
+        statuses = _rush(base, activity_id, tokens)
+    found = invariants(app, activity_id)
+    assert statuses == [201] * 200 and found["registered"] == 20
+    assert found["positions"] != list(range(1, 181)), found["positions"]
 
 
 def test_100_members_with_companions_for_50_seats(app, union, root_officer):
