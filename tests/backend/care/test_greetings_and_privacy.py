@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from backend.care.due import due_list
 from backend.care.greetings import send_birthday_greetings
 from backend.care.models import CareCategory, CareRequest, CareVisit, ContentState, RequestStatus
+from backend.db import today as local_today
 from backend.db import unit_of_work, utcnow
 from backend.extensions import db
 from backend.members.models import Member, MemberStatus
@@ -39,7 +40,7 @@ def test_birthday_greeting_once_a_year(app, union):
 def test_birthday_greeting_is_pushed_with_credit(app, client, emu, union):
     from tests.factories import grant
 
-    today = utcnow().date()
+    today = local_today()
     member_id, _ = bound_member(
         app, client, emu, union.group_a, birthday=date(1990, today.month, min(today.day, 28))
     )
@@ -53,7 +54,7 @@ def test_birthday_greeting_is_pushed_with_credit(app, client, emu, union):
 
 
 def test_run_periodic_sends_greetings(app, union):
-    today = utcnow().date()
+    today = local_today()  # the job greets on the Beijing date: from 16:00 UTC on, the next day's
     make_member(
         app,
         union.group_a,
