@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+import sqlalchemy as sa
+
 from backend.audit.operations import record
 from backend.care.models import (
     CareCategory,
@@ -62,6 +64,17 @@ def event_date(draft: VisitDraft, request: CareRequest | None) -> date | None:
     return draft.event_on
 
 
+def lock_for_visit(member: Member, visited_on: date, event_on: date | None) -> None:
+    """The locks a visit's checks run under, until the transaction ends. The year's lock orders visits
+    of one year (caps, budgets, once a year). Two rules span years: one event may be visited on 31
+    December or on 2 January (同一事件), and 限一次 counts every year. So the event's year is locked too
+    (a campaign's visits hold their year's lock), years in ascending order, and then the member's row:
+    two visits for one member are checked one after the other, whatever their years."""
+    for year in sorted({visited_on.year} | ({event_on.year} if event_on else set())):
+        lock_year(year)
+    db.session.execute(sa.select(Member.id).where(Member.id == member.id).with_for_update(key_share=True))
+
+
 def check_and_lock(
     draft: VisitDraft,
     *,
@@ -70,9 +83,9 @@ def check_and_lock(
     request: CareRequest | None,
     event_on: date | None,
 ) -> list[str]:
-    """Takes the year's lock, then checks; refuses with the reasons unless overridden. The broken rules'
-    codes (empty when none) for the visit to keep."""
-    lock_year(draft.visited_on.year)
+    """Takes the locks (`lock_for_visit`), then checks; refuses with the reasons unless overridden. The
+    broken rules' codes (empty when none) for the visit to keep."""
+    lock_for_visit(draft.member, draft.visited_on, event_on)
     broken = violations(
         Proposal(
             draft.member,
