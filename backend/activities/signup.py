@@ -2,11 +2,12 @@
 
 Every write that decides a seat or a waitlist position holds the activity row lock, so no oversell,
 no gap, no repeat, under any concurrency. A first-come sign-up keeps that lock as short as it can: all
-checks, the answers and the registration's INSERT come first, without it; then one atomic conditional
-UPDATE takes the seats (`take_seats`: ``seats_taken + n <= capacity`` in the WHERE), which locks the row
-until the commit that follows at once. Only when that finds no seat does the request take the lock
-explicitly (`lock_activity`: ``SELECT … FOR UPDATE``) to re-check and waitlist. On SQLite every
-transaction is ``BEGIN IMMEDIATE`` (backend/__init__.py): one writer at a time.
+checks and the answers come first, without it; then one atomic conditional UPDATE takes the seats
+(`take_seats`: ``seats_taken + n <= capacity`` in the WHERE), which locks the row until the commit, and
+the registration's INSERT follows, the last statement before the commit. Only when that UPDATE finds no
+seat does the request take the lock explicitly (`lock_seat_state`: ``SELECT … FOR NO KEY UPDATE`` of the seat columns) to re-check and
+waitlist, the INSERT reading the next position itself. On SQLite every transaction is
+``BEGIN IMMEDIATE`` (backend/__init__.py): one writer at a time.
 """
 
 from __future__ import annotations
