@@ -65,7 +65,9 @@ def test_two_festival_visits_at_once_that_together_break_the_cap_one_is_refused(
 
 @requires_postgres
 def test_control_without_the_lock_both_visits_are_written(app, union, monkeypatch):
-    monkeypatch.setattr(care_visits, "lock_year", care_policy.ensure_year)
+    monkeypatch.setattr(
+        care_visits, "lock_for_visit", lambda member, day, event_on: care_policy.ensure_year(day.year)
+    )
     first, second, _member = _race(app, union)
     try:
         second.start()
