@@ -16,9 +16,11 @@ threads = int(os.environ.get("GUNICORN_THREADS", "2"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
 keepalive = 5
-# Restart workers now and then so slow leaks cannot accumulate.
-max_requests = 2000
-max_requests_jitter = 200
+# Restart workers now and then so slow leaks cannot accumulate; not often: a new worker spends seconds
+# of CPU loading the app, and one restarting during a 10:00 sign-up rush slows every sign-up behind the
+# activity's lock (bench/README.md measured it at 2,000). 0 turns restarts off.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "10000"))
+max_requests_jitter = max_requests // 10
 # Behind a reverse proxy that sets X-Forwarded-For (audit rows record the client's address).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = "-"
