@@ -5,9 +5,9 @@ no gap, no repeat, under any concurrency. A first-come sign-up keeps that lock a
 checks and the answers come first, without it; then one atomic conditional UPDATE takes the seats
 (`take_seats`: ``seats_taken + n <= capacity`` in the WHERE), which locks the row until the commit, and
 the registration's INSERT follows, the last statement before the commit. Only when that UPDATE finds no
-seat does the request take the lock explicitly (`lock_seat_state`: ``SELECT … FOR NO KEY UPDATE`` of the seat columns) to re-check and
-waitlist, the INSERT reading the next position itself. On SQLite every transaction is
-``BEGIN IMMEDIATE`` (backend/__init__.py): one writer at a time.
+seat does the request take the lock explicitly (`lock_seat_state`: ``SELECT … FOR NO KEY UPDATE`` of
+the seat columns) to re-check and waitlist, the INSERT reading the next position itself. On SQLite every
+transaction is ``BEGIN IMMEDIATE`` (backend/__init__.py): one writer at a time.
 """
 
 from __future__ import annotations
