@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import redis
@@ -17,16 +11,10 @@ import requests
 from backend.members.models import Member
 from tests.conftest import TEST_REDIS_URL, requires_postgres, requires_redis
 from tests.factories import get, make_member, make_union
+from tests.gunicorn_server import gunicorn_server
 
 # Several processes writing at once: PostgreSQL, as in production (SQLite serves one process).
 pytestmark = [requires_postgres, requires_redis, pytest.mark.slow]
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _isolated_redis_url() -> str:
@@ -41,38 +29,14 @@ def _isolated_redis_url() -> str:
 def test_two_gunicorn_workers_fetch_one_token_between_them(app, emu):
     union = make_union(app)
     members = [get(app, Member, make_member(app, union.group_a)) for _ in range(8)]
-    port = _free_port()
     env = {
-        **os.environ,
-        "APP_ENV": "testing",
-        "SECRET_KEY": app.config["SECRET_KEY"],
-        "DATA_KEY": app.config["DATA_KEY"],
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
         "REDIS_URL": _isolated_redis_url(),
         "WECHAT_APPID": app.config["WECHAT_APPID"],
         "WECHAT_SECRET": app.config["WECHAT_SECRET"],
         "WECHAT_API_BASE": app.config["WECHAT_API_BASE"],
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "GUNICORN_WORKERS": "2",
-        "GUNICORN_THREADS": "1",  # sync workers: concurrent requests must spread over both
     }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                if requests.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.1)
-        else:
-            pytest.fail("gunicorn did not start: " + server.stderr.read1().decode(errors="replace"))
+    # sync workers: concurrent requests must spread over both
+    with gunicorn_server(app, workers=2, env=env) as base:
 
         def bind_with_phone(member: Member) -> tuple[int, str]:
             openid = f"wx-{member.employee_no}"
@@ -95,10 +59,6 @@ def test_two_gunicorn_workers_fetch_one_token_between_them(app, emu):
 
         with ThreadPoolExecutor(max_workers=8) as pool:
             results = list(pool.map(bind_with_phone, members))
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-        server.stderr.close()
 
     assert results == [(200, "active")] * len(members)
     stats = emu.stats()

@@ -1,4 +1,5 @@
-"""A live server over real HTTP (werkzeug, threaded, in this process) and many bound members at once."""
+"""A live server over real HTTP (werkzeug, threaded, in this process; gunicorn's worker processes are
+tests/gunicorn_server.py) and many bound members at once."""
 
 from __future__ import annotations
 

@@ -25,6 +25,7 @@ from tests.backend.activities.live import invariants, live_server, members_with_
 from tests.concurrency import Held, lock_waiters_reach
 from tests.conftest import requires_postgres
 from tests.factories import make_activity
+from tests.gunicorn_server import gunicorn_server
 
 pytestmark = [requires_postgres, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[3]
@@ -119,6 +120,20 @@ def test_100_members_with_companions_for_50_seats(app, union, root_officer):
     assert found["seats_taken"] <= 50 and found["seats_taken"] == found["registered_seats"]
     assert found["positions"] == list(range(1, len(found["positions"]) + 1))
     assert found["registered"] + len(found["positions"]) == 100
+
+
+def test_the_rush_holds_across_gunicorn_worker_processes(app, union, root_officer):
+    """As in production: three gunicorn processes, each with its own connection pool, and parties of one
+    to three for 30 seats: the seats taken never pass 30 and match the registered parties; the waitlist
+    is 1…n."""
+    activity_id = make_activity(app, root_officer, capacity=30, max_companions=2)
+    tokens = [t for _, t in members_with_tokens(app, union.group_a, 120)]
+    with gunicorn_server(app, workers=3) as base:
+        statuses = _rush(base, activity_id, tokens, [i % 3 for i in range(120)])
+    assert statuses == [201] * 120
+    found = invariants(app, activity_id)
+    assert found["seats_taken"] <= 30 and found["seats_taken"] == found["registered_seats"]
+    assert found["positions"] == list(range(1, 121 - found["registered"]))
 
 
 def test_one_member_tapping_20_times_gets_one_registration(app, union, root_officer):
