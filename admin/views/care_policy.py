@@ -11,7 +11,7 @@ from flask import Response, abort, flash, redirect, render_template, request, se
 from admin.blueprint import bp, current_staff, permission_required, post_action, save_form
 from admin.charts import scaled_chart, share_chart
 from admin.views.care_forms import PolicyRuleForm, PolicyYearForm
-from backend.care.figures import Line, by_category, by_group, by_month
+from backend.care.figures import Line, by_category, by_group, by_period
 from backend.care.ledger import export_ledger
 from backend.care.models import CATEGORY_LABELS, CareCategory, Frequency
 from backend.care.policy import policy_year, rules_for
@@ -144,11 +144,20 @@ def _period() -> tuple[date, date]:
         end = date.fromisoformat(request.args.get("end") or f"{year}-12-31")
     except ValueError:
         start, end = date(year, 1, 1), date(year, 12, 31)
-    return (start, end) if start <= end else (end, start)
+    start, end = (start, end) if start <= end else (end, start)
+    # Within the years _year() allows: the monthly table lists every month of the period.
+    return max(start, date(2000, 1, 1)), min(end, date(2100, 12, 31))
+
+
+def period_label(start: date, end: date) -> str:
+    """「2026 年」 for a whole calendar year, else 「2026-03-15 至 2026-05-31 」 (the headings follow it)."""
+    if (start.month, start.day, end.month, end.day) == (1, 1, 12, 31) and start.year == end.year:
+        return f"{start.year} 年"
+    return f"{start} 至 {end} "
 
 
 def month_charts(months: list[Line]) -> dict[str, Any]:
-    """The year's visits and spending by month, as two bar charts (None when the year has none)."""
+    """The period's visits and spending by month, as two bar charts (None when it has none)."""
     visits = [(m.label, m.visits, f"{m.visits} 次") for m in months]
     spent = [(m.label, m.spent_fen, f"¥{m.spent_yuan}") for m in months]
     return {
@@ -166,17 +175,19 @@ def care_figures() -> Any:
     group = group_for_staff(group_id, staff) if group_id else None
     categories = by_category(staff, start, end, group)
     groups = by_group(staff, start, end, group)
-    months = by_month(staff, start.year, group)
+    periods = by_period(staff, start, end, group)
     return render_template(
         "admin/care/figures.html",
         start=start,
         end=end,
+        period=period_label(start, end),
         group=group or staff.scope,
         tree=group_tree(staff.scope),
         categories=categories,
         groups=groups,
-        months=months,
-        **month_charts(months),
+        months=periods.months,
+        quarters=periods.quarters,
+        **month_charts(periods.months),
         budget_chart=share_chart(
             [(c.label, c.budget_share, f"{round(c.budget_share * 100)}%") for c in categories if c.budget_fen]
         ),

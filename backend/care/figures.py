@@ -103,9 +103,30 @@ def by_group(staff: Staff, start: date, end: date, group: Group | None = None) -
     return lines
 
 
-def by_month(staff: Staff, year: int, group: Group | None = None) -> list[Line]:
-    """One line per month of `year` (1月 … 12月), months without visits included."""
-    month = sa.extract("month", CareVisit.visited_on)
-    query = _base(staff, date(year, 1, 1), date(year, 12, 31), group).add_columns(month).group_by(month)
-    rows = {int(row[-1]): list(row[:-1]) for row in db.session.execute(query)}
-    return [Line(f"{n}月", *rows.get(n, [0, 0, 0, 0, 0])) for n in range(1, 13)]
+@dataclass(frozen=True)
+class Periods:
+    """The period's visits per calendar month and per quarter it touches, empty ones included."""
+
+    months: list[Line]
+    quarters: list[Line]
+
+
+def by_period(staff: Staff, start: date, end: date, group: Group | None = None) -> Periods:
+    """From `start`'s month to `end`'s, counting only visits inside the period (a period from 15 March
+    counts March from the 15th). Labels carry the year only when the period spans two years."""
+    year, month = sa.extract("year", CareVisit.visited_on), sa.extract("month", CareVisit.visited_on)
+    query = _base(staff, start, end, group).add_columns(year, month).group_by(year, month)
+    found = {(int(row[-2]), int(row[-1])): list(row[:-2]) for row in db.session.execute(query)}
+    spans = start.year != end.year
+    keys = [(y, m) for y in range(start.year, end.year + 1) for m in range(1, 13)]
+    keys = [key for key in keys if (start.year, start.month) <= key <= (end.year, end.month)]
+    months = [Line(f"{y}年{m}月" if spans else f"{m}月", *found.get((y, m), [0] * 5)) for y, m in keys]
+    quarters: dict[tuple[int, int], list[int]] = {}
+    for (y, m), line in zip(keys, months, strict=True):
+        totals = quarters.setdefault((y, (m - 1) // 3 + 1), [0] * 5)
+        for i, value in enumerate((line.visits, line.spent_fen, line.confirmed, line.rating_sum, line.rated)):
+            totals[i] += value
+    return Periods(
+        months,
+        [Line(f"{y}年第{q}季度" if spans else f"第{q}季度", *totals) for (y, q), totals in quarters.items()],
+    )
