@@ -14,9 +14,10 @@ from backend.extensions import db
 from backend.members.models import Group, MemberStatus
 from backend.members.operations import create_member, set_member_status
 
-# 00:30 on 2 December in Beijing; still 1 December in UTC.
-AFTER_LOCAL_MIDNIGHT = datetime(2026, 12, 1, 16, 30, tzinfo=UTC)
-LOCAL_DAY = date(2026, 12, 2)
+# 00:30 on 1 January 2100 in Beijing; still 31 December 2099 in UTC. A day later than the machine's own
+# date can be, so the server's date.today() never equals it: without the fix these tests fail on any day.
+AFTER_LOCAL_MIDNIGHT = datetime(2099, 12, 31, 16, 30, tzinfo=UTC)
+LOCAL_DAY = date(2100, 1, 1)
 
 
 @pytest.fixture
