@@ -71,18 +71,12 @@ def encrypt(value: str) -> str:
 
 
 def decrypt(token: str) -> str:
-    try:
-        return _fernet(_current_key()).decrypt(token.encode()).decode()
-    except InvalidToken as exc:
-        raise RuntimeError("encrypted field cannot be read with the configured DATA_KEY") from exc
+    return decrypt_bytes(token.encode()).decode()
 
 
 def reencrypt(token: str) -> str:
     """The same value, encrypted under the first DATA_KEY (whichever listed key it was under)."""
-    try:
-        return _fernet(_current_key()).rotate(token.encode()).decode()
-    except InvalidToken as exc:
-        raise RuntimeError("encrypted field cannot be read with the configured DATA_KEY") from exc
+    return reencrypt_bytes(token.encode()).decode()
 
 
 LAST4_PURPOSE = b"phone-last4"
@@ -149,7 +143,9 @@ def mask_phone(phone: str | None) -> str | None:
     return f"{phone[:3]}****{phone[-4:]}"
 
 
-# Files (upload contents) use the same keys as the columns: bytes in, bytes out.
+# Files (upload contents) use the same keys as the columns: bytes in, bytes out. The columns' string
+# forms above go through these.
+UNREADABLE = "encrypted data cannot be read with the configured DATA_KEY"
 
 
 def encrypt_bytes(data: bytes) -> bytes:
@@ -160,11 +156,11 @@ def decrypt_bytes(token: bytes) -> bytes:
     try:
         return _fernet(_current_key()).decrypt(token)
     except InvalidToken as exc:
-        raise RuntimeError("encrypted file cannot be read with the configured DATA_KEY") from exc
+        raise RuntimeError(UNREADABLE) from exc
 
 
 def reencrypt_bytes(token: bytes) -> bytes:
     try:
         return _fernet(_current_key()).rotate(token)
     except InvalidToken as exc:
-        raise RuntimeError("encrypted file cannot be read with the configured DATA_KEY") from exc
+        raise RuntimeError(UNREADABLE) from exc

@@ -4,6 +4,7 @@ a review keeps it (new due date), changes its tier, or closes it (脱困 / 退�
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import TypeVar
 
 import sqlalchemy as sa
 
@@ -24,15 +25,21 @@ from backend.notifications.operations import notify
 from backend.staff.models import Staff
 from backend.staff.permissions import Permission
 
+D = TypeVar("D", bound=date)  # a date, or a datetime (a subclass)
 DUE_WITHIN = timedelta(days=30)
 REMIND_BEFORE = timedelta(days=31)
 
 
-def a_year_after(day: date) -> date:
+def shift_years(day: D, years: int) -> D:
+    """The same day `years` later (or earlier, when negative); 29 February becomes the 28th."""
     try:
-        return day.replace(year=day.year + 1)
+        return day.replace(year=day.year + years)
     except ValueError:  # 29 February
-        return day.replace(year=day.year + 1, day=28)
+        return day.replace(year=day.year + years, day=28)
+
+
+def a_year_after(day: date) -> date:
+    return shift_years(day, 1)
 
 
 def open_or_renew_file(application: HardshipApplication, on: date) -> HardshipFile | None:

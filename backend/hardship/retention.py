@@ -18,6 +18,7 @@ from flask import current_app
 from backend.audit.operations import record
 from backend.db import utcnow
 from backend.extensions import db
+from backend.hardship.files import shift_years
 from backend.hardship.models import (
     DECIDED_STATUSES,
     HardshipApplication,
@@ -36,10 +37,7 @@ def retention_years() -> int:
 
 
 def years_before(moment: datetime, years: int) -> datetime:
-    try:
-        return moment.replace(year=moment.year - years)
-    except ValueError:  # 29 February
-        return moment.replace(year=moment.year - years, day=28)
+    return shift_years(moment, -years)
 
 
 def purge_expired_applications(now: datetime | None = None, *, limit: int = 200) -> int:

@@ -12,6 +12,7 @@ from backend.audit.models import AuditLog
 from backend.errors import NotFound, PermissionDenied, ValidationFailed
 from backend.extensions import db
 from backend.hardship import review
+from backend.hardship.limits import COMMENT_MAX
 from backend.hardship.models import HardshipApplication, HardshipEvent, HardshipFile, Status, Tier
 from backend.hardship.tiering import override_tier
 from backend.notifications.models import Notification
@@ -74,7 +75,13 @@ def test_without_an_override_the_figures_decide(app, union):
 
 @pytest.mark.parametrize(
     ("tier", "reason", "field"),
-    [("sudden", "   ", "comment"), ("none", REASON, "tier"), (None, REASON, "tier"), ("x", REASON, "tier")],
+    [
+        ("sudden", "   ", "comment"),
+        ("sudden", "理" * (COMMENT_MAX + 1), "comment"),
+        ("none", REASON, "tier"),
+        (None, REASON, "tier"),
+        ("x", REASON, "tier"),
+    ],
 )
 def test_a_reason_and_a_real_tier_are_required(app, union, tier, reason, field):
     cast = Cast(app, union)
