@@ -16,7 +16,8 @@ from flask import current_app
 
 from backend.care.models import CareCategory, CareRequest, RequestStatus
 from backend.care.queries import request_queue
-from backend.db import SHANGHAI, count_rows, utcnow
+from backend.db import count_rows, utcnow
+from backend.db import today as local_today
 from backend.extensions import db
 from backend.members.models import Member, MemberStatus
 from backend.staff.models import Staff
@@ -70,7 +71,7 @@ def _members(staff: Staff, *clauses: sa.ColumnElement[bool]) -> list[Member]:
 
 
 def due_list(staff: Staff, *, today: date | None = None) -> DueList:
-    today = today or utcnow().astimezone(SHANGHAI).date()
+    today = today or local_today()
     days = int(current_app.config.get("CARE_DUE_DAYS", 7))
     follow_up = int(current_app.config.get("CARE_FOLLOW_UP_DAYS", 3))
     birthdays = _members(staff, Member.birthday.is_not(None), birthday_clause(birthdays_within(today, days)))

@@ -8,7 +8,8 @@ from datetime import date
 import sqlalchemy as sa
 
 from backend.care.due import birthday_clause, birthdays_on
-from backend.db import SHANGHAI, utcnow
+from backend.db import today as local_today
+from backend.db import utcnow
 from backend.extensions import db
 from backend.members.models import Member, MemberStatus
 from backend.notifications.models import Notification
@@ -20,7 +21,7 @@ BODY = "祝您生日快乐，工作顺利，身体健康！——您的工会"
 
 def send_birthday_greetings(today: date | None = None) -> int:
     """Greets today's birthdays; the number of greetings written now (a rerun writes none)."""
-    today = today or utcnow().astimezone(SHANGHAI).date()
+    today = today or local_today()
     members = db.session.scalars(
         sa.select(Member).where(
             Member.status == MemberStatus.active,

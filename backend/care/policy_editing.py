@@ -66,6 +66,8 @@ def save_year(year: int, *, festival_cap_fen: int | None, warn_percent: int, sta
         require_policy_editor(staff)
     if not 1 <= warn_percent <= 100:
         raise ValidationFailed(errors={"warn_percent": ["提醒比例应在 1 到 100 之间"]})
+    if festival_cap_fen is not None and festival_cap_fen < 0:
+        raise ValidationFailed(errors={"festival_cap": ["节日慰问每人每年上限不能为负数"]})
     settings = ensure_year(year)
     before = {"festival_cap_fen": settings.festival_cap_fen, "warn_percent": settings.festival_warn_percent}
     settings.festival_cap_fen = festival_cap_fen

@@ -10,7 +10,7 @@ import pytest
 
 from backend.care.campaigns import create_campaign
 from backend.care.models import CareCategory, CareVisit, Frequency
-from backend.care.policy_editing import save_rule
+from backend.care.policy_editing import save_rule, save_year
 from backend.care.requests import submit_request
 from backend.care.visits import record_visit
 from backend.db import unit_of_work
@@ -89,3 +89,5 @@ def test_negative_amounts_are_refused(app, union):
         ):
             errors = _refused(lambda a=amounts: save_rule(YEAR, CareCategory.other, staff=None, **rule, **a))
             assert errors == {"max_amount": ["金额不能为负数"]}
+        cap = _refused(lambda: save_year(YEAR, festival_cap_fen=-1, warn_percent=80, staff=None))
+        assert cap == {"festival_cap": ["节日慰问每人每年上限不能为负数"]}
