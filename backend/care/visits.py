@@ -120,6 +120,8 @@ def record_visit(
         raise ValidationFailed(errors={"member_id": ["只能为在册会员登记慰问"]})
     if len(photos) > MAX_PHOTOS:
         raise ValidationFailed(errors={"photos": [f"最多 {MAX_PHOTOS} 张照片"]})
+    if request is not None and request.member_id != draft.member.id:
+        raise ValidationFailed(errors={"request_id": ["这条关怀申请不是该会员的"]})
     event_on = event_date(draft, request)
     broken = check_and_lock(
         draft, staff=staff, override_reason=override_reason, request=request, event_on=event_on

@@ -82,7 +82,7 @@ def test_a_visit_from_a_request_is_for_its_event(app, setup):
     assert refused(app, staff, member, HOSPITAL, yuan=300, event_on=EVENT) == ["same_event"]
 
 
-def test_the_same_request_is_the_same_event_whatever_date_the_direct_visit_claims(app, setup):
+def test_a_second_visit_from_the_same_request_is_refused(app, setup):
     staff, member = setup
     request_id = _request(app, member, occurred_on=date(YEAR, 4, 1))
     _from_request(app, staff, request_id)
@@ -97,3 +97,17 @@ def test_a_direct_per_event_visit_must_give_the_event_date(app, setup):
         visit(app, staff, member, HOSPITAL, yuan=500, event_on=None)
     assert caught.value.errors == {"event_on": ["请填写事件日期（该类慰问按每次事件计）"]}
     visit(app, staff, member, CareCategory.birthday, event_on=None)  # once a year: no event needed
+
+
+def test_a_visit_cannot_take_another_members_request(app, setup):
+    """The request gives the visit its event: another member's would count their event for this one."""
+    staff, member = setup
+    other = make_member(app, get(app, Member, member).group_id)
+    request_id = _request(app, other)
+    with app.app_context(), unit_of_work():
+        made = draft(member, HOSPITAL, yuan=500, event_on=None)
+        with pytest.raises(ValidationFailed) as caught:
+            record_visit(
+                made, staff=db.session.get(Staff, staff), request=db.session.get(CareRequest, request_id)
+            )
+    assert caught.value.errors == {"request_id": ["这条关怀申请不是该会员的"]}
