@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from backend.extensions import db
-from backend.uploads import storage
+from backend.uploads import at_rest, storage
 from backend.uploads.at_rest import MARKER, read_plain
 from backend.uploads.models import Upload
 from backend.uploads.storage import stored_path
@@ -101,3 +101,27 @@ def test_a_revalidation_with_the_etag_is_answered_without_decrypting(app, case, 
 
 def _never(path):
     raise AssertionError("decrypted for a 304")
+
+
+def test_rotation_counts_a_missing_file_and_never_brings_back_one_deleted_meanwhile(app, case, monkeypatch):
+    """A file gone before rotation reads is counted as missing; one deleted while rotation rewrites it
+    (the staff member removed the attachment) is not written back from the temporary copy."""
+    _, upload_id, _ = case
+    with app.app_context():
+        path = stored_path(db.session.get(Upload, upload_id).storage_name)
+    path.unlink()
+    result = app.test_cli_runner().invoke(args=["rotate-data-key"])
+    assert result.exit_code == 0 and "1 个文件不在上传目录中" in result.output, result.output
+    assert not path.exists()
+
+    path.write_bytes(png_bytes((20, 20)))  # back, then deleted while it is being rewritten
+
+    def deleted_meanwhile(stored: bytes) -> bytes:
+        path.unlink()
+        return stored
+
+    monkeypatch.setattr(at_rest, "reencrypt_bytes", deleted_meanwhile)
+    monkeypatch.setattr(at_rest, "seal", deleted_meanwhile)
+    result = app.test_cli_runner().invoke(args=["rotate-data-key"])
+    assert result.exit_code == 0 and "1 个文件不在上传目录中" in result.output, result.output
+    assert not path.exists()
