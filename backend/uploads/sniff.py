@@ -10,7 +10,6 @@ from __future__ import annotations
 import unicodedata
 import warnings
 from io import BytesIO
-from pathlib import Path
 
 from PIL import Image
 
@@ -32,27 +31,22 @@ STEM_MAX = 100
 DEFAULT_STEM = "附件"
 
 
-def sniff(source: Path | bytes) -> str | None:
-    """The accepted content type of the file at `source` (a path, or the bytes themselves), or None when
-    it is none of them."""
-    if isinstance(source, bytes):
-        head = source[:16]
-    else:
-        with source.open("rb") as handle:
-            head = handle.read(16)
+def sniff(data: bytes) -> str | None:
+    """The accepted content type of these file contents (uploads are read into memory first), or None
+    when they are none of them."""
+    head = data[:16]
     content_type = next((kind for signature, kind in SIGNATURES if head.startswith(signature)), None)
-    if content_type in PILLOW_FORMATS and not _is_image(source, PILLOW_FORMATS[content_type]):
+    if content_type in PILLOW_FORMATS and not _is_image(data, PILLOW_FORMATS[content_type]):
         return None
     return content_type
 
 
-def _is_image(source: Path | bytes, pillow_format: str) -> bool:
+def _is_image(data: bytes, pillow_format: str) -> bool:
     try:
         with warnings.catch_warnings():
             # A picture of more than ~89 million pixels is a decompression bomb, not a phone photo.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            opened = BytesIO(source) if isinstance(source, bytes) else source
-            with Image.open(opened, formats=[pillow_format]) as image:
+            with Image.open(BytesIO(data), formats=[pillow_format]) as image:
                 image.verify()
     # Pillow's parsers raise many kinds of error on hostile input (OSError, SyntaxError, struct.error,
     # ValueError, the decompression-bomb ones …); all of them mean "not an image we accept".
