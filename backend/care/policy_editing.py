@@ -43,8 +43,13 @@ def _snapshot(rule: CarePolicyRule) -> dict[str, Any]:
 def save_rule(year: int, category: CareCategory, *, staff: Staff | None, **values: Any) -> CarePolicyRule:
     if staff is not None:
         require_policy_editor(staff)
-    if values["max_amount_fen"] < 0 or (values.get("budget_fen") or 0) < 0:
-        raise ValidationFailed(errors={"max_amount": ["金额不能为负数"]})
+    errors = {}
+    if values["max_amount_fen"] < 0:
+        errors["max_amount"] = ["金额不能为负数"]
+    if (values.get("budget_fen") or 0) < 0:
+        errors["budget"] = ["金额不能为负数"]
+    if errors:
+        raise ValidationFailed(errors=errors)
     ensure_year(year)
     rule = rules_for(year).get(category)
     before = _snapshot(rule) if rule is not None else None

@@ -83,11 +83,11 @@ def test_negative_amounts_are_refused(app, union):
             "amount": ["金额不能为负数"]
         }
         rule = {"standard": "", "frequency": Frequency.per_year, "cash_allowed": False, "relatives": ""}
-        for amounts in (
-            {"max_amount_fen": -1, "budget_fen": None},
-            {"max_amount_fen": 100, "budget_fen": -1},
+        for amounts, field in (
+            ({"max_amount_fen": -1, "budget_fen": None}, "max_amount"),
+            ({"max_amount_fen": 100, "budget_fen": -1}, "budget"),  # shown beside 年度预算, not 最高金额
         ):
             errors = _refused(lambda a=amounts: save_rule(YEAR, CareCategory.other, staff=None, **rule, **a))
-            assert errors == {"max_amount": ["金额不能为负数"]}
+            assert errors == {field: ["金额不能为负数"]}
         cap = _refused(lambda: save_year(YEAR, festival_cap_fen=-1, warn_percent=80, staff=None))
         assert cap == {"festival_cap": ["节日慰问每人每年上限不能为负数"]}
