@@ -124,11 +124,15 @@ def waitlist_length(activity: Activity) -> int:
     return db.session.scalar(query) or 0
 
 
-def place(activity: Activity, registration: Registration) -> None:
-    """Seat a new (or re-placed) first-come registration, or waitlist it, or refuse: activity_full."""
+def place(activity: Activity, registration: Registration, *, position_by_insert: bool = False) -> None:
+    """Seat a new (or re-placed) first-come registration, or waitlist it, or refuse: activity_full
+    (activity locked by the caller). `position_by_insert`: the sign-up's `_insert` gives the waitlist
+    position in its own statement, so none is read here."""
     if activity.fits(registration.seats):
         registration.status = S.registered
         activity.seats_taken += registration.seats
+    elif activity.waitlist_enabled and position_by_insert:
+        registration.status = S.waitlisted
     elif activity.waitlist_enabled:
         position = waitlist_length(activity) + 1  # (its query flushes: the position goes with the status)
         registration.status, registration.waitlist_position = S.waitlisted, position
@@ -254,7 +258,7 @@ def register(
         if lottery:
             registration.status = S.applied
         else:
-            _seat_or_waitlist(activity, registration)
+            place(activity, registration, position_by_insert=True)
             db.session.flush()  # the seats taken, if a seat was freed since
     if not _insert(registration):
         if registration.status == S.registered:
@@ -264,17 +268,6 @@ def register(
             raise Conflict("报名的人较多，请稍后再试")
         return existing, False
     return registration, True
-
-
-def _seat_or_waitlist(activity: Activity, registration: Registration) -> None:
-    """Under the lock: a seat freed since the first look, or the waitlist (`_insert` gives the next
-    position)."""
-    if activity.fits(registration.seats):
-        activity.seats_taken += registration.seats
-    elif activity.waitlist_enabled:
-        registration.status = S.waitlisted
-    else:
-        raise ActivityFull()
 
 
 def _give_back(activity_id: int, seats: int) -> None:
