@@ -21,7 +21,9 @@ application wrote it (compare-and-set on the stored ciphertext), since that writ
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -85,27 +87,37 @@ def _raw(column: sa.Column[str]) -> sa.ColumnElement[str]:
     return sa.type_coerce(column, sa.Text)
 
 
-def _rotate_table(rotation: TableRotation, batch_size: int) -> RotationCount:
-    key = rotation.key
-    count = RotationCount()
+def _batches(
+    query: sa.Select[Any], key: Any, batch_size: int, *, writes: bool = True
+) -> Iterator[tuple[Session, Sequence[Any]]]:
+    """The rows of `query` (its first column is `key`) in batches by `key`, each batch read, and with
+    `writes` handled, in a unit of work of its own: one commit per batch, and a run stopped midway may
+    simply start again. Without `writes` the batch is handed over after its unit of work ends (on
+    SQLite every transaction holds the write lock: slow work on files must not keep it)."""
     last_id = 0
     while True:
         with unit_of_work() as session:
-            rows = session.execute(
-                sa.select(key, *(_raw(column).label(column.name) for column in rotation.encrypted))
-                .where(key > last_id)
-                .order_by(key)
-                .limit(batch_size)
-            ).all()
-            for row in rows:
-                stored = {column.name: getattr(row, column.name) for column in rotation.encrypted}
-                if _rewrite(session, rotation, row[0], stored):
-                    count.rows += 1
-                else:
-                    count.skipped += 1
+            rows = session.execute(query.where(key > last_id).order_by(key).limit(batch_size)).all()
+            if writes:
+                yield session, rows
+        if not writes:
+            yield session, rows
         if len(rows) < batch_size:
-            return count
+            return
         last_id = rows[-1][0]
+
+
+def _rotate_table(rotation: TableRotation, batch_size: int) -> RotationCount:
+    count = RotationCount()
+    columns = [_raw(column).label(column.name) for column in rotation.encrypted]
+    for session, rows in _batches(sa.select(rotation.key, *columns), rotation.key, batch_size):
+        for row in rows:
+            stored = {column.name: getattr(row, column.name) for column in rotation.encrypted}
+            if _rewrite(session, rotation, row[0], stored):
+                count.rows += 1
+            else:
+                count.skipped += 1
+    return count
 
 
 def _rewrite(session: Session, rotation: TableRotation, row_id: int, stored: dict[str, str | None]) -> bool:
@@ -154,28 +166,18 @@ def _fill_table(rotation: TableRotation, batch_size: int) -> int:
             for index, source in {**rotation.indexes, **rotation.last4_indexes}.items()
         )
     )
-    filled, last_id = 0, 0
-    while True:
-        with unit_of_work() as session:
-            rows = session.execute(
-                sa.select(key, *(_raw(table.c[name]).label(name) for name in sources))
-                .where(key > last_id, missing)
-                .order_by(key)
-                .limit(batch_size)
-            ).all()
-            for row in rows:
-                stored = {name: getattr(row, name) for name in sources}
-                unchanged = [
-                    _raw(table.c[name]).is_not_distinct_from(token) for name, token in stored.items()
-                ]
-                result = session.execute(
-                    sa.update(table).where(key == row[0], *unchanged).values(_index_values(rotation, stored)),
-                    execution_options={"synchronize_session": False},
-                )
-                filled += result.rowcount
-        if len(rows) < batch_size:
-            return filled
-        last_id = rows[-1][0]
+    filled = 0
+    query = sa.select(key, *(_raw(table.c[name]).label(name) for name in sources)).where(missing)
+    for session, rows in _batches(query, key, batch_size):
+        for row in rows:
+            stored = {name: getattr(row, name) for name in sources}
+            unchanged = [_raw(table.c[name]).is_not_distinct_from(token) for name, token in stored.items()]
+            result = session.execute(
+                sa.update(table).where(key == row[0], *unchanged).values(_index_values(rotation, stored)),
+                execution_options={"synchronize_session": False},
+            )
+            filled += result.rowcount
+    return filled
 
 
 def rotate_upload_files(*, batch_size: int = 500) -> RotationCount:
@@ -185,20 +187,12 @@ def rotate_upload_files(*, batch_size: int = 500) -> RotationCount:
     The rows are read in batches by id; each file is written anew and renamed over the old one
     (backend/uploads/at_rest.py), so a download meanwhile gets one whole version or the other.
     """
-    count, last_id = RotationCount(), 0
-    while True:
-        with unit_of_work() as session:
-            rows = session.execute(
-                sa.select(Upload.id, Upload.storage_name)
-                .where(Upload.id > last_id)
-                .order_by(Upload.id)
-                .limit(batch_size)
-            ).all()
+    count = RotationCount()
+    query = sa.select(Upload.id, Upload.storage_name)
+    for _, rows in _batches(query, Upload.id, batch_size, writes=False):
         for _, storage_name in rows:
             if reseal_stored(storage_name):
                 count.rows += 1
             else:
                 count.skipped += 1
-        if len(rows) < batch_size:
-            return count
-        last_id = rows[-1][0]
+    return count
