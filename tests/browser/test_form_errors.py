@@ -36,6 +36,7 @@ def test_refused_save_shows_the_summary_and_puts_the_cursor_on_the_first_field(
     page.get_by_role("button", name="保存").click()
     summary = page.locator(".error-summary")
     summary.wait_for()
+    page.wait_for_load_state("load")  # the summary shows before admin.js has moved the cursor
     links = summary.get_by_role("link").all_inner_texts()
     assert links == ["工号：请填写工号", "手机号：请填写 11 位手机号码"]
     assert in_view(page, ".error-summary")
@@ -53,6 +54,7 @@ def test_refused_announcement_asks_for_its_attachments_again(app, world, live, n
     )
     page.get_by_role("button", name="保存并预览").click()
     page.locator(".error-summary").wait_for()
+    page.wait_for_load_state("load")  # (a CI run under load read the focus before admin.js had set it)
     assert focused(page) == "title"
     hint = page.locator("#attachments ~ .refile")
     assert hint.is_visible() and "请重新选择文件" in hint.inner_text()
@@ -64,6 +66,7 @@ def test_refused_roster_upload_asks_for_the_file_again(app, world, live, new_pag
     page.set_input_files("#file", files=[{"name": "名册.txt", "mimeType": "text/plain", "buffer": b"x"}])
     page.get_by_role("button", name="上传并检查").click()
     page.locator(".error-summary").wait_for()
+    page.wait_for_load_state("load")
     assert focused(page) == "file"
     assert "请重新选择文件" in page.locator("#file ~ .refile").inner_text()
     assert "只支持 Excel" in page.locator(".error-summary").inner_text()
